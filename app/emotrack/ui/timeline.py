@@ -1,0 +1,509 @@
+"""The audio timeline: waveform, emotion curves, keyframe markers and playhead.
+
+Items are created once; model events update them with ``setData`` (never rebuilt). Two
+stacked plots share the time axis: the waveform on top (frames at project fps on its top
+axis) and the emotion curves below (seconds), with a keyframe lane above the curves.
+
+Mouse, in the curves plot: click a marker to select it (shift-click adds/removes),
+left-drag on a marker moves the selected keys in time (snapped to frames, one undo step
+per drag), left-drag on empty space selects with a rubber band, click on empty space
+moves the playhead, double-click adds a key. Wheel zooms, middle-drag pans.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+
+from emotrack.core import commands
+from emotrack.core.commands import Command
+from emotrack.core.document import Project
+from emotrack.core.keyframes import track_arrays
+
+from .selection import Selection
+from .theme import DARK, Theme, label_colour
+
+KEY_LANE_Y = 1.09  # where keyframe markers sit, above the 0..1 curves
+Y_RANGE = (-0.03, 1.16)
+HIT_PIXELS = 7
+
+
+def format_time(seconds: float) -> str:
+    minutes, sec = divmod(max(seconds, 0.0), 60.0)
+    return f"{int(minutes):02d}:{sec:05.2f}"
+
+
+class TimeAxis(pg.AxisItem):
+    """Seconds (``mm:ss`` once ticks are a minute apart) or frames at ``fps``."""
+
+    def __init__(self, orientation: str, frames: bool = False) -> None:
+        super().__init__(orientation)
+        self.frames = frames
+        self.fps = 30
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
+        if self.frames:
+            return [f"{int(round(v * self.fps))}" for v in values]
+        if spacing >= 1 and len(values) and max(values) >= 60:
+            return [f"{int(v // 60)}:{int(v % 60):02d}" for v in values]
+        decimals = 0 if spacing >= 1 else (1 if spacing >= 0.1 else 2)
+        return [f"{v:.{decimals}f}s" for v in values]
+
+
+class WaveformEnvelope:
+    """Min/max pyramid of a mono signal, so any zoom level draws ≤ ~2 points per pixel.
+
+    Level ``b`` holds the min and max of every block of ``b`` samples. ``points(t0, t1,
+    width)`` returns x/y for the visible span from the coarsest level that still has at
+    least one block per pixel (raw samples when zoomed in far enough).
+    """
+
+    BLOCKS = (1, 16, 256, 4096, 65536)
+
+    def __init__(self, samples: np.ndarray, sample_rate: int) -> None:
+        self.samples = np.asarray(samples, dtype=np.float32)
+        self.rate = sample_rate
+        self.levels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        lo = hi = self.samples
+        previous = 1
+        for block in self.BLOCKS[1:]:
+            factor = block // previous
+            n = len(lo) // factor
+            if n < 2:
+                break
+            lo = lo[: n * factor].reshape(n, factor).min(axis=1)
+            hi = hi[: n * factor].reshape(n, factor).max(axis=1)
+            self.levels[block] = (lo, hi)
+            previous = block
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.rate
+
+    def points(self, t0: float, t1: float, width_px: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(self.samples)
+        s0 = max(int(t0 * self.rate), 0)
+        s1 = min(int(np.ceil(t1 * self.rate)) + 1, n)
+        if s1 <= s0:
+            return np.zeros(0), np.zeros(0)
+        width_px = max(width_px, 100)
+        span = s1 - s0
+        # The coarsest level that still has a block per pixel (1..16 per pixel); the
+        # item's own peak downsampling thins that to ~2 points per pixel.
+        block = 1
+        for b in self.BLOCKS[1:]:
+            if b in self.levels and span / b >= width_px:
+                block = b
+        if block == 1:
+            y = self.samples[s0:s1]
+            x = np.arange(s0, s1) / self.rate
+            return x, y
+        lo, hi = self.levels[block]
+        b0 = max(s0 // block - 1, 0)
+        b1 = min(s1 // block + 2, len(lo))
+        y = np.empty(2 * (b1 - b0), dtype=np.float32)
+        y[0::2] = lo[b0:b1]
+        y[1::2] = hi[b0:b1]
+        x = np.repeat((np.arange(b0, b1) + 0.5) * (block / self.rate), 2)
+        return x, y
+
+
+class _CurvesViewBox(pg.ViewBox):
+    """Left-button interaction goes to the timeline; wheel and middle-drag stay pyqtgraph's."""
+
+    def __init__(self, timeline: "Timeline") -> None:
+        super().__init__(enableMenu=False)
+        self._timeline = timeline
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() != Qt.LeftButton:
+            return super().mouseClickEvent(ev)
+        ev.accept()
+        pos = self.mapSceneToView(ev.scenePos())
+        if ev.double():
+            self._timeline._on_double_click(pos.x(), pos.y())
+        else:
+            self._timeline._on_click(pos.x(), pos.y(), ev.modifiers())
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802
+        if ev.button() != Qt.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        start = self.mapSceneToView(ev.buttonDownScenePos())
+        pos = self.mapSceneToView(ev.scenePos())
+        if ev.isStart():
+            self._timeline._drag_start(start.x(), start.y(), ev.modifiers())
+        self._timeline._drag_move(start.x(), start.y(), pos.x(), pos.y())
+        if ev.isFinish():
+            self._timeline._drag_finish()
+
+
+class _WaveViewBox(pg.ViewBox):
+    def __init__(self, timeline: "Timeline") -> None:
+        super().__init__(enableMenu=False)
+        self._timeline = timeline
+        self.setMouseEnabled(x=True, y=False)
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        if ev.button() != Qt.LeftButton:
+            return super().mouseClickEvent(ev)
+        ev.accept()
+        self._timeline.seekRequested.emit(max(self.mapSceneToView(ev.scenePos()).x(), 0.0))
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802
+        if ev.button() != Qt.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()  # scrub
+        self._timeline.seekRequested.emit(max(self.mapSceneToView(ev.scenePos()).x(), 0.0))
+
+
+class Timeline(QWidget):
+    """The timeline view of one project. ``push`` applies and records an undoable command."""
+
+    seekRequested = Signal(float)
+
+    _drag_serial = itertools.count()
+
+    def __init__(self, selection: Selection, push: Callable[[Command], None],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.selection = selection
+        self._push = push
+        self.project: Project | None = None
+        self.envelope: WaveformEnvelope | None = None
+        self.theme: Theme = DARK
+        self.playhead_time = 0.0
+        self._drag: dict | None = None
+
+        self.header = QLabel(" ")
+        self.header.setObjectName("timelineReadout")
+        self.header.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.ci.layout.setSpacing(0)
+        self.view.ci.setContentsMargins(4, 4, 8, 4)
+
+        self.frame_axis = TimeAxis("top", frames=True)
+        self.wave_plot = self.view.addPlot(
+            row=0, col=0, viewBox=_WaveViewBox(self), axisItems={"top": self.frame_axis})
+        self.view.nextRow()
+        self.seconds_axis = TimeAxis("bottom")
+        self.curves_vb = _CurvesViewBox(self)
+        self.curves_plot = self.view.addPlot(
+            row=1, col=0, viewBox=self.curves_vb, axisItems={"bottom": self.seconds_axis})
+        self.view.ci.layout.setRowStretchFactor(0, 1)
+        self.view.ci.layout.setRowStretchFactor(1, 3)
+
+        wp = self.wave_plot
+        wp.showAxis("top")
+        wp.hideAxis("bottom")
+        wp.setLabel("left", "wave")
+        wp.getAxis("left").setWidth(48)
+        wp.setYRange(-1.0, 1.0, padding=0.02)
+        wp.setMenuEnabled(False)
+        wp.hideButtons()
+        self.wave_item = pg.PlotDataItem(pen=pg.mkPen(self.theme.waveform, width=1))
+        self.wave_item.setDownsampling(auto=True, method="peak")
+        self.wave_item.setClipToView(True)
+        wp.addItem(self.wave_item)
+
+        cp = self.curves_plot
+        cp.setXLink(wp)
+        cp.setLabel("left", "emotion")
+        cp.getAxis("left").setWidth(48)
+        cp.setYRange(*Y_RANGE, padding=0)
+        cp.showGrid(x=True, y=True, alpha=self.theme.grid_alpha)
+        cp.hideButtons()
+        cp.getAxis("left").setTicks([[(0, "0"), (0.5, ".5"), (1, "1")], []])
+        self.legend = cp.addLegend(offset=(-8, 22), labelTextSize="9pt", colCount=6)
+        self.legend.setBrush(pg.mkBrush(0, 0, 0, 90))
+        self.curve_items: list[pg.PlotDataItem] = []
+
+        self.marker_item = pg.ScatterPlotItem(size=11, symbol="d", pxMode=True)
+        self.marker_item.setZValue(20)
+        cp.addItem(self.marker_item)
+        self.lane_line = pg.InfiniteLine(pos=KEY_LANE_Y - 0.045, angle=0, movable=False,
+                                         pen=pg.mkPen(self.theme.plot_foreground, width=1,
+                                                      style=Qt.DotLine))
+        cp.addItem(self.lane_line)
+
+        self.rubber_band = QGraphicsRectItem()
+        self.rubber_band.setZValue(30)
+        self.rubber_band.hide()
+        self.curves_vb.addItem(self.rubber_band, ignoreBounds=True)
+
+        self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=True,
+                                        pen=pg.mkPen(self.theme.playhead, width=2),
+                                        hoverPen=pg.mkPen(self.theme.playhead, width=4))
+        self.playhead.setZValue(40)
+        self.playhead.sigDragged.connect(lambda line: self.seekRequested.emit(max(line.value(), 0.0)))
+        cp.addItem(self.playhead)
+        self.wave_playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False,
+                                             pen=pg.mkPen(self.theme.playhead, width=2))
+        wp.addItem(self.wave_playhead)
+
+        wp.getViewBox().sigXRangeChanged.connect(self._update_waveform)
+        wp.getViewBox().sigResized.connect(self._update_waveform)
+        selection.changed.connect(self._update_markers)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.header)
+        layout.addWidget(self.view, 1)
+        self.apply_theme(self.theme)
+
+    # --- binding -------------------------------------------------------------------
+    def set_project(self, project: Project | None, samples: np.ndarray | None = None,
+                    sample_rate: int = 16_000) -> None:
+        if self.project is not None:
+            self.project.events.keyframes.disconnect(self._on_keyframes)
+            self.project.events.fps.disconnect(self._on_fps)
+        self.project = project
+        self.selection.clear()
+        self.envelope = WaveformEnvelope(samples, sample_rate) if samples is not None else None
+        if project is None:
+            for item in self.curve_items:
+                item.setData([], [])
+            self.marker_item.setData([], [])
+            self.wave_item.setData([], [])
+            return
+        project.events.keyframes.connect(self._on_keyframes)
+        project.events.fps.connect(self._on_fps)
+        self._ensure_curve_items(project.labels)
+        self._on_fps(project.fps)
+        self.zoom_to_fit()
+        self._update_waveform()
+        self._on_keyframes(project.keyframes)
+        self.set_playhead(0.0)
+
+    def _ensure_curve_items(self, labels: tuple[str, ...]) -> None:
+        if [item.name() for item in self.curve_items] == list(labels):
+            return
+        for item in self.curve_items:
+            self.curves_plot.removeItem(item)
+            self.legend.removeItem(item)
+        self.curve_items = []
+        for i, name in enumerate(labels):
+            item = pg.PlotDataItem(name=name, pen=pg.mkPen(label_colour(name, i), width=2),
+                                   antialias=True)
+            item.setZValue(10)
+            self.curves_plot.addItem(item)
+            self.curve_items.append(item)
+
+    def apply_theme(self, theme: Theme) -> None:
+        self.theme = theme
+        self.view.setBackground(theme.plot_background)
+        for plot in (self.wave_plot, self.curves_plot):
+            for name in ("left", "top", "bottom"):
+                axis = plot.getAxis(name)
+                axis.setPen(pg.mkPen(theme.plot_foreground))
+                axis.setTextPen(pg.mkPen(theme.plot_foreground))
+        self.curves_plot.showGrid(x=True, y=True, alpha=theme.grid_alpha)
+        self.wave_item.setPen(pg.mkPen(theme.waveform, width=1))
+        for line in (self.playhead, self.wave_playhead):
+            line.setPen(pg.mkPen(theme.playhead, width=2))
+        self.rubber_band.setPen(QPen(QColor(theme.accent), 0))
+        fill = QColor(theme.accent)
+        fill.setAlpha(50)
+        self.rubber_band.setBrush(fill)
+        self.header.setStyleSheet(
+            f"QLabel#timelineReadout {{ background: {theme.plot_background}; color: {theme.text};"
+            f" padding: 3px 8px; font-family: monospace; }}")
+        self._brushes = {
+            "key": pg.mkBrush(theme.key), "locked": pg.mkBrush(theme.key_locked),
+            "selected": pg.mkBrush(theme.key_selected),
+        }
+        self._pens = {
+            "normal": pg.mkPen(theme.plot_background, width=1),
+            "selected": pg.mkPen(theme.accent, width=2),
+            "low": pg.mkPen("#e5484d", width=1.5),
+        }
+        self._update_markers()
+
+    # --- drawing -------------------------------------------------------------------
+    def _on_fps(self, fps: int) -> None:
+        self.frame_axis.fps = fps
+        self.frame_axis.picture = None
+        self.frame_axis.update()
+        self._update_header()
+
+    def _on_keyframes(self, track) -> None:
+        project = self.project
+        if project is None:
+            return
+        times, values = track_arrays(track, len(project.labels))
+        if len(times):
+            # Curves hold before the first and after the last key (see sample_curves).
+            end = max(project.duration, times[-1])
+            x = np.concatenate(([0.0], times, [end]))
+            y = np.vstack((values[:1], values, values[-1:]))
+        else:
+            x, y = np.zeros(0), np.zeros((0, len(project.labels)))
+        for j, item in enumerate(self.curve_items):
+            item.setData(x, y[:, j])
+        self.selection.keep_only(k.id for k in track)
+        self._update_markers()
+        self._update_header()
+
+    def _update_markers(self) -> None:
+        project = self.project
+        if project is None or not hasattr(self, "_brushes"):
+            return
+        track = project.keyframes
+        selected = self.selection.ids
+        brushes, pens = [], []
+        b, p = self._brushes, self._pens
+        for key in track:
+            if key.id in selected:
+                brushes.append(b["selected"])
+                pens.append(p["selected"])
+            else:
+                brushes.append(b["locked"] if key.locked else b["key"])
+                pens.append(p["low"] if key.low_confidence else p["normal"])
+        self.marker_item.setData(
+            x=np.fromiter((k.time for k in track), float, len(track)),
+            y=np.full(len(track), KEY_LANE_Y), data=np.fromiter((k.id for k in track), int, len(track)),
+            brush=brushes, pen=pens)
+
+    def _update_waveform(self, *_) -> None:
+        if self.envelope is None:
+            return
+        (t0, t1) = self.wave_plot.getViewBox().viewRange()[0]
+        width = int(self.wave_plot.getViewBox().width()) or 1000
+        x, y = self.envelope.points(t0, t1, width)
+        self.wave_item.setData(x, y)
+
+    def _update_header(self) -> None:
+        project = self.project
+        if project is None:
+            self.header.setText(" ")
+            return
+        t = self.playhead_time
+        self.header.setText(
+            f"{format_time(t)}   frame {int(round(t * project.fps))} @ {project.fps} fps   │   "
+            f"{project.readout_at(t)}")
+
+    def set_playhead(self, time: float) -> None:
+        self.playhead_time = float(time)
+        self.playhead.blockSignals(True)
+        self.playhead.setValue(self.playhead_time)
+        self.playhead.blockSignals(False)
+        self.wave_playhead.setValue(self.playhead_time)
+        self._update_header()
+
+    def zoom_to_fit(self) -> None:
+        duration = self.project.duration if self.project else 0.0
+        self.wave_plot.setXRange(0.0, max(duration, 1.0), padding=0.01)
+        self.curves_plot.setYRange(*Y_RANGE, padding=0)
+
+    # --- editing (also used by menu actions) ---------------------------------------
+    def key_at(self, x: float, y: float) -> int | None:
+        """Id of the keyframe marker under view point (x, y), if any."""
+        project = self.project
+        if project is None or not project.keyframes:
+            return None
+        sx, sy = self.curves_vb.viewPixelSize()
+        if abs(y - KEY_LANE_Y) > HIT_PIXELS * 1.5 * sy:
+            return None
+        times = np.fromiter((k.time for k in project.keyframes), float)
+        i = int(np.argmin(np.abs(times - x)))
+        if abs(times[i] - x) <= HIT_PIXELS * sx:
+            return project.keyframes[i].id
+        return None
+
+    def add_key_at(self, time: float) -> None:
+        if self.project is None or self.project.audio is None:
+            return
+        command, key_id = commands.add_keyframe(self.project, time, self.project.fps)
+        self._push(command)
+        self.selection.set([key_id])
+
+    def delete_selected(self) -> None:
+        if self.project is None or not self.selection.ids:
+            return
+        self._push(commands.delete_keyframes(self.project, self.selection.ids))
+
+    def toggle_lock_selected(self) -> None:
+        project = self.project
+        if project is None or not self.selection.ids:
+            return
+        keys = [k for k in project.keyframes if k.id in self.selection.ids]
+        lock = not all(k.locked for k in keys)
+        self._push(commands.set_locked(project, self.selection.ids, lock))
+
+    def select_all(self) -> None:
+        if self.project is not None:
+            self.selection.set(k.id for k in self.project.keyframes)
+
+    # --- mouse ---------------------------------------------------------------------
+    def _on_click(self, x: float, y: float, modifiers) -> None:
+        hit = self.key_at(x, y)
+        shift = bool(modifiers & Qt.ShiftModifier)
+        if hit is not None:
+            if shift:
+                self.selection.toggle(hit)
+            else:
+                self.selection.set([hit])
+            return
+        if not shift:
+            self.selection.clear()
+        self.seekRequested.emit(max(x, 0.0))
+
+    def _on_double_click(self, x: float, y: float) -> None:
+        if self.key_at(x, y) is None:
+            self.add_key_at(max(x, 0.0))
+
+    def _drag_start(self, x: float, y: float, modifiers) -> None:
+        project = self.project
+        hit = self.key_at(x, y)
+        if project is None:
+            self._drag = None
+        elif hit is not None:
+            if hit not in self.selection.ids:
+                if modifiers & Qt.ShiftModifier:
+                    self.selection.set(self.selection.ids | {hit})
+                else:
+                    self.selection.set([hit])
+            self._drag = {"mode": "move", "anchor": hit,
+                          "origin": project.key_by_id(hit).time,
+                          "merge_key": f"drag-keys:{next(self._drag_serial)}"}
+        else:
+            self._drag = {"mode": "band", "base": set(self.selection.ids)
+                          if modifiers & Qt.ShiftModifier else set()}
+
+    def _drag_move(self, x0: float, y0: float, x: float, y: float) -> None:
+        drag, project = self._drag, self.project
+        if drag is None or project is None:
+            return
+        if drag["mode"] == "move":
+            self.drag_selected_to(drag, drag["origin"] + (x - x0))
+        else:
+            rect = QRectF(min(x0, x), min(y0, y), abs(x - x0), abs(y - y0))
+            self.rubber_band.setRect(rect)
+            self.rubber_band.show()
+            inside = {k.id for k in project.keyframes
+                      if rect.left() <= k.time <= rect.right()
+                      and rect.top() <= KEY_LANE_Y <= rect.bottom()}
+            self.selection.set(drag["base"] | inside)
+
+    def drag_selected_to(self, drag: dict, anchor_time: float) -> None:
+        """Move the selection so the anchor key lands at ``anchor_time`` (snapped)."""
+        project = self.project
+        fps = project.fps
+        target = round(max(anchor_time, 0.0) * fps) / fps
+        current = project.key_by_id(drag["anchor"]).time
+        if abs(target - current) < 1e-9:
+            return
+        self._push(commands.move_keyframes(project, self.selection.ids, target - current,
+                                           fps, merge_key=drag["merge_key"]))
+
+    def _drag_finish(self) -> None:
+        self.rubber_band.hide()
+        self._drag = None
