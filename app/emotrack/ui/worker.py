@@ -1,0 +1,71 @@
+"""Emotion analysis off the GUI thread, with progress and cancel.
+
+``AnalysisWorker`` is a ``QThread``: it loads the model (once per model directory, cached
+on the worker class) and runs :func:`emotrack.pipeline.run_analysis`; results come back
+through queued signals, so the window never freezes. Cancel sets a flag that
+``run_analysis`` polls between batches.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+from emotrack.core.settings import AnalysisSettings
+
+_model_cache: dict[str, Any] = {}
+_model_lock = threading.Lock()
+
+
+def cached_model(model_dir: str | None):
+    from emotrack.pipeline import load_emotion_model  # torch loads here
+
+    key = str(model_dir or "")
+    with _model_lock:
+        if key not in _model_cache:
+            _model_cache[key] = load_emotion_model(model_dir)
+        return _model_cache[key]
+
+
+class AnalysisWorker(QThread):
+    progress = Signal(int, int)  # done, total windows
+    succeeded = Signal(object, object)  # WindowProbabilities, AnalysisSettings
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, clip, settings: AnalysisSettings, model_dir: str | None = None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.clip = clip
+        self.settings = settings
+        self.model_dir = model_dir
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:  # worker thread
+        from emotrack.errors import EmotrackError
+        from emotrack.pipeline import AnalysisCancelled, run_analysis
+
+        try:
+            model = cached_model(self.model_dir)
+            if self.is_cancelled:
+                raise AnalysisCancelled("analysis cancelled")
+            windows = run_analysis(self.clip, self.settings, model,
+                                   progress=lambda done, total: self.progress.emit(done, total),
+                                   is_cancelled=self._cancel.is_set)
+        except AnalysisCancelled:
+            self.cancelled.emit()
+        except EmotrackError as error:
+            self.failed.emit(str(error))
+        except Exception as error:  # noqa: BLE001 - a crash in the worker must reach the user
+            self.failed.emit(f"analysis failed: {type(error).__name__}: {error}")
+        else:
+            self.succeeded.emit(windows, self.settings)
