@@ -1,0 +1,176 @@
+"""The emotion classifier: any transformers audio-classification checkpoint directory.
+
+A checkpoint directory holds ``config.json`` (with ``id2label``), the weights
+(``model.safetensors`` or ``pytorch_model.bin``) and optionally
+``preprocessor_config.json``. wav2vec2, HuBERT and WavLM classifiers all load the same
+way. Columns of every probability array follow :attr:`EmotionModel.labels`: the app's six
+emotions that the checkpoint knows, in ``EMOTIONS`` order, then any extra labels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emotrack.core.emotions import EMOTIONS, canonical_labels
+from emotrack.errors import ModelError, ParameterError
+from emotrack.ml.device import autocast, resolve_device
+from emotrack.resources import default_emotion_model_dir
+
+# The app's analysis window: 0.9 s at 16 kHz, hop 0.45 s (windows overlap 2x).
+DEFAULT_WINDOW = 14400
+DEFAULT_HOP = 7200
+
+_WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def window_starts(length: int, window: int, hop: int) -> list[int]:
+    """Start samples of windows covering ``length`` samples; the last may run past the end.
+
+    A clip shorter than one window still gets one (zero-padded) window.
+    """
+    if window <= 0 or hop <= 0:
+        raise ParameterError(f"window and hop must be positive samples, got {window} and {hop}")
+    count = 1 + math.ceil(max(0, length - window) / hop)
+    return [i * hop for i in range(count)]
+
+
+def ordered_labels(raw_labels: Sequence[str]) -> tuple[list[str], list[int]]:
+    """Canonical names in app order, and the checkpoint column behind each.
+
+    The six emotions come first in ``EMOTIONS`` order, then extra labels in checkpoint
+    order. Raises ValueError when two labels mean the same emotion.
+    """
+    names = canonical_labels(raw_labels)
+    order = [names.index(e) for e in EMOTIONS if e in names]
+    order += [i for i, name in enumerate(names) if name not in EMOTIONS]
+    return [names[i] for i in order], order
+
+
+def normalise_windows(batch: torch.Tensor) -> torch.Tensor:
+    """Zero mean, unit variance per window, as Wav2Vec2FeatureExtractor's ``do_normalize``."""
+    mean = batch.mean(dim=-1, keepdim=True)
+    var = batch.var(dim=-1, keepdim=True, unbiased=False)
+    return (batch - mean) / torch.sqrt(var + 1e-7)
+
+
+class EmotionModel:
+    """Window-level emotion probabilities from a local audio-classification checkpoint."""
+
+    def __init__(self, model: torch.nn.Module, sample_rate: int = 16000, normalize: bool = True,
+                 device: torch.device | None = None) -> None:
+        """Wrap a loaded classifier whose ``config.id2label`` names its outputs."""
+        config = model.config
+        labels, column_order = ordered_labels([config.id2label[i] for i in range(config.num_labels)])
+        self.model = model
+        self.labels = labels
+        self.sample_rate = sample_rate
+        self.normalize = normalize
+        self.device = device if device is not None else next(model.parameters()).device
+        # Index into the checkpoint's logits that puts them in ``labels`` order.
+        self._column_order = torch.tensor(column_order, dtype=torch.long, device=self.device)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path | None = None,
+                        device: str | torch.device | None = "auto") -> EmotionModel:
+        """Load ``directory`` (None: the bundled model) onto ``device``; never downloads."""
+        from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+
+        path = Path(directory) if directory is not None else default_emotion_model_dir()
+        if not path.is_dir():
+            raise ModelError(f"emotion model folder not found: {path}")
+        if not (path / "config.json").is_file():
+            raise ModelError(f"emotion model folder has no config.json: {path}")
+        if not any((path / name).is_file() for name in _WEIGHT_FILES):
+            raise ModelError(
+                f"emotion model folder has no weights (model.safetensors or pytorch_model.bin): {path}"
+            )
+        torch_device = resolve_device(device)
+        try:
+            model = AutoModelForAudioClassification.from_pretrained(path, local_files_only=True)
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"cannot load emotion model from {path}: {first_line}") from exc
+
+        sample_rate, normalize = 16000, True
+        if (path / "preprocessor_config.json").is_file():
+            try:
+                extractor = AutoFeatureExtractor.from_pretrained(path, local_files_only=True)
+            except (OSError, ValueError, KeyError) as exc:
+                raise ModelError(f"unreadable preprocessor_config.json in {path}: {exc}") from exc
+            sample_rate = int(getattr(extractor, "sampling_rate", sample_rate))
+            normalize = bool(getattr(extractor, "do_normalize", normalize))
+
+        model.to(torch_device).eval()
+        try:
+            return cls(model, sample_rate, normalize, torch_device)
+        except ValueError as exc:
+            raise ModelError(f"emotion model in {path}: {exc}") from exc
+
+    @torch.inference_mode()
+    def predict(self, windows: np.ndarray, batch_size: int = 32) -> np.ndarray:
+        """Probabilities ``[n, len(labels)]`` for equal-length windows ``[n, W]``."""
+        windows = np.asarray(windows, dtype=np.float32)
+        if windows.ndim != 2:
+            raise ParameterError(f"windows must be a 2-D array [n, samples], got shape {windows.shape}")
+        if batch_size < 1:
+            raise ParameterError(f"batch_size must be at least 1, got {batch_size}")
+        out = np.empty((len(windows), len(self.labels)), dtype=np.float32)
+        for begin in range(0, len(windows), batch_size):
+            out[begin:begin + batch_size] = self._forward(windows[begin:begin + batch_size])
+        return out
+
+    @torch.inference_mode()
+    def predict_windows(self, samples: np.ndarray, starts: Sequence[int], window: int,
+                        batch_size: int = 32,
+                        progress: ProgressCallback | None = None) -> np.ndarray:
+        """Probabilities for the windows of ``samples`` starting at ``starts``.
+
+        Windows are cut one batch at a time, so an hour-long file never has all its
+        (overlapping) windows in memory; a window running past the end is zero-padded.
+        """
+        samples = np.asarray(samples, dtype=np.float32)
+        if samples.ndim != 1:
+            raise ParameterError(f"samples must be mono (1-D), got shape {samples.shape}")
+        if window < 1:
+            raise ParameterError(f"window must be at least 1 sample, got {window}")
+        if batch_size < 1:
+            raise ParameterError(f"batch_size must be at least 1, got {batch_size}")
+        total = len(starts)
+        out = np.empty((total, len(self.labels)), dtype=np.float32)
+        for begin in range(0, total, batch_size):
+            batch_starts = starts[begin:begin + batch_size]
+            batch = np.zeros((len(batch_starts), window), dtype=np.float32)
+            for row, start in enumerate(batch_starts):
+                piece = samples[max(0, start):start + window]
+                batch[row, :len(piece)] = piece
+            out[begin:begin + len(batch_starts)] = self._forward(batch)
+            if progress is not None:
+                progress(begin + len(batch_starts), total)
+        return out
+
+    def classify(self, samples: np.ndarray, window: int = DEFAULT_WINDOW, hop: int = DEFAULT_HOP,
+                 batch_size: int = 32, progress: ProgressCallback | None = None) -> np.ndarray:
+        """Clip-level probabilities: the mean of the window probabilities (``labels`` order)."""
+        starts = window_starts(len(samples), window, hop)
+        return self.predict_windows(samples, starts, window, batch_size, progress).mean(axis=0)
+
+    def _forward(self, batch: np.ndarray) -> np.ndarray:
+        inputs = torch.from_numpy(batch).to(self.device)
+        if self.normalize:
+            inputs = normalise_windows(inputs)
+        with autocast(self.device):
+            logits = self.model(input_values=inputs).logits
+        probabilities = torch.softmax(logits.float(), dim=-1)[:, self._column_order]
+        return probabilities.cpu().numpy()
