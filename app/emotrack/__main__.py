@@ -1,0 +1,5 @@
+import sys
+
+from emotrack.cli.main import main
+
+sys.exit(main())

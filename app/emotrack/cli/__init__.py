@@ -1,0 +1,1 @@
+"""The ``emotrack`` command line: the same pipeline the GUI runs, headless."""

@@ -1,0 +1,129 @@
+"""Command-line options shared by several commands, and their conversion to settings."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..core.emotions import EMOTIONS
+from ..core.settings import AnalysisSettings, HeuristicSettings
+from ..errors import ParameterError
+from ..io.audio import RAW_SAMPLE_TYPES, RawFormat
+
+
+def add_audio_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("audio input")
+    group.add_argument("--channel", type=int, metavar="N",
+                       help="analyse only channel N (0-based) instead of mixing all channels down")
+    group.add_argument("--raw-rate", type=int, metavar="HZ",
+                       help="read headerless raw PCM at this sample rate (needed for raw files)")
+    group.add_argument("--raw-channels", type=int, default=1, metavar="N", help="raw PCM channels (default 1)")
+    group.add_argument("--raw-type", default="s16", choices=sorted(RAW_SAMPLE_TYPES),
+                       help="raw PCM sample type (default s16)")
+    group.add_argument("--raw-endian", default="little", choices=("little", "big"))
+
+
+def raw_format(args: argparse.Namespace) -> RawFormat | None:
+    if args.raw_rate is None:
+        return None
+    return RawFormat(args.raw_rate, args.raw_channels, args.raw_type, args.raw_endian)
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", metavar="DIR",
+                       help="a local Hugging Face audio-classification checkpoint folder "
+                            "(wav2vec2/HuBERT/WavLM); default: the bundled model")
+    group.add_argument("--device", default="auto",
+                       help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
+
+
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    d = AnalysisSettings()
+    group = parser.add_argument_group("analysis (windows and keyframes)")
+    group.add_argument("--window", type=int, default=d.window, metavar="SAMPLES",
+                       help=f"window length at 16 kHz (default {d.window} = {d.window / 16000:g} s)")
+    group.add_argument("--hop", type=int, default=d.hop, metavar="SAMPLES",
+                       help=f"window step, between window/10 and window/2 (default {d.hop})")
+    group.add_argument("--interval", type=float, default=d.keyframe_interval, metavar="SECONDS",
+                       help=f"keyframe interval (default {d.keyframe_interval:g} s)")
+    group.add_argument("--anchor", choices=("start", "middle", "end"), default=d.anchor,
+                       help="where in its interval a keyframe is placed (default middle)")
+    group.add_argument("--adaptive", action="store_true",
+                       help="place keyframes at pauses and emotion changes instead of at a fixed interval")
+    group.add_argument("--switch-margin", type=float, default=d.switch_margin, metavar="P",
+                       help="adaptive: lead a rival emotion needs to start a new keyframe (default %(default)s)")
+    group.add_argument("--switch-windows", type=int, default=d.switch_windows, metavar="N",
+                       help="adaptive: ... for more than N consecutive windows (default %(default)s)")
+    group.add_argument("--min-pause", type=float, default=d.min_pause, metavar="SECONDS",
+                       help="shortest silence that counts as a pause (default %(default)s)")
+    group.add_argument("--batch-size", type=int, default=d.batch_size, help=argparse.SUPPRESS)
+
+
+def add_heuristic_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("heuristics (each is off unless given)")
+    group.add_argument("--smoothing", type=int, metavar="N",
+                       help="smooth non-neutral emotions over N neighbouring keyframes (2-10)")
+    group.add_argument("--strength", action="append", default=[], metavar="EMOTION=S",
+                       help="scale one emotion, 0-1 (repeatable), e.g. --strength anger=0.5")
+    group.add_argument("--prior", choices=EMOTIONS, metavar="EMOTION",
+                       help=f"blend in a prior emotion ({', '.join(EMOTIONS)})")
+    group.add_argument("--prior-strength", type=float, default=0.5, metavar="S",
+                       help="prior weight 0-1: 0.9 is mostly the prior, 0.3 a tint (default 0.5)")
+    group.add_argument("--max-emotions", type=int, metavar="K", help="keep only the K strongest emotions")
+    group.add_argument("--contrast", type=float, metavar="G",
+                       help="exponent: >1 sharpens the dominant emotion, <1 flattens")
+    group.add_argument("--threshold", type=float, metavar="T",
+                       help="drop emotions below this share (they are not 'present')")
+
+
+def analysis_settings(args: argparse.Namespace) -> AnalysisSettings:
+    return AnalysisSettings(
+        window=args.window, hop=args.hop, keyframe_interval=args.interval, anchor=args.anchor,
+        adaptive=args.adaptive, switch_margin=args.switch_margin,
+        switch_windows=args.switch_windows, min_pause=args.min_pause, batch_size=args.batch_size,
+    )
+
+
+def heuristic_settings(args: argparse.Namespace) -> HeuristicSettings:
+    values: dict = {}
+    if args.smoothing is not None:
+        values.update(smoothing_enabled=True, smoothing=args.smoothing)
+    strengths = dict.fromkeys(EMOTIONS, 1.0)
+    for item in args.strength:
+        name, sep, value = item.partition("=")
+        if not sep or name not in EMOTIONS:
+            raise ParameterError(f"--strength expects EMOTION=S with EMOTION one of {', '.join(EMOTIONS)}, got {item!r}")
+        try:
+            strengths[name] = float(value)
+        except ValueError:
+            raise ParameterError(f"--strength {name}: {value!r} is not a number") from None
+    values["strengths"] = tuple(strengths.values())
+    if args.prior is not None:
+        values.update(prior_enabled=True, prior_emotion=args.prior, prior_strength=args.prior_strength)
+    if args.max_emotions is not None:
+        values.update(max_emotions_enabled=True, max_emotions=args.max_emotions)
+    if args.contrast is not None:
+        values.update(contrast_enabled=True, contrast=args.contrast)
+    if args.threshold is not None:
+        values.update(threshold_enabled=True, threshold=args.threshold)
+    return HeuristicSettings(**values)
+
+
+class StderrProgress:
+    """'analysing x.wav: 40 % (120/300 windows)' on stderr: redrawn in place on a terminal,
+    one line per 10 % otherwise (logs stay short)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self._last_decile = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        text = f"{self.label}: {percent:3d} % ({done}/{total} windows)"
+        if self.tty:
+            print(f"\r{text}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+        elif percent // 10 != self._last_decile:
+            self._last_decile = percent // 10
+            print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,34 @@
+"""``emotrack train MODEL ...``: train a bundled model (each trainer parses its own options).
+
+Trainers are imported only when chosen, so ``emotrack --help`` does not load torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# model name -> (trainer module, one-line help)
+TRAINERS = {
+    "emotion": ("emotrack.ml.emotion.training", "the emotion classifier (wav2vec2 on raw audio)"),
+    "quality": ("emotrack.ml.quality.training", "the VQScore speech-quality estimator"),
+    "enhance": ("emotrack.ml.quality.enhancement_training", "the self-distilled speech enhancer"),
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train a model (emotion, quality, enhance)", add_help=False,
+        description="Train a model; 'emotrack train MODEL --help' lists its options.",
+    )
+    parser.add_argument("model", choices=list(TRAINERS), metavar="MODEL",
+                        help="; ".join(f"{k}: {v[1]}" for k, v in TRAINERS.items()))
+    parser.set_defaults(func=run, accepts_rest=True)
+
+
+def run(args: argparse.Namespace, rest: list[str]) -> int:
+    module_name, description = TRAINERS[args.model]
+    trainer = importlib.import_module(module_name)
+    parser = argparse.ArgumentParser(prog=f"emotrack train {args.model}", description=f"Train {description}.")
+    trainer.add_arguments(parser)
+    return int(trainer.run(parser.parse_args(rest)) or 0)

@@ -1,0 +1,1 @@
+"""Qt-free, torch-free core: document model, windowing, heuristics, exports."""

@@ -1,0 +1,203 @@
+"""The project document: one clip, its analysis, settings and keyframe track.
+
+Plain Python + numpy with psygnal events, in the spirit of napari's evented
+components: views connect to ``project.events.<field>`` and never poke at state
+directly; every user edit goes through a :mod:`emotrack.core.commands` command so it
+can be undone. Setters here are the primitive, non-undoable changes those commands use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from psygnal import Signal, SignalGroup
+
+from . import heuristics
+from .analysis import KeySpec, WindowProbabilities, propose_keyframes
+from .emotions import EMOTIONS, readout
+from .keyframes import IdAllocator, Keyframe, sample_curves, sorted_track
+from .settings import AnalysisSettings, HeuristicSettings
+from .vad import VoiceActivity
+
+FRAME_RATES: tuple[int, ...] = (24, 25, 30, 50, 60)
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What the project remembers about its audio file."""
+
+    path: str
+    sha256: str
+    duration: float  # seconds
+    original_rate: int
+    channels: int
+
+
+class ProjectEvents(SignalGroup):
+    audio = Signal(object)
+    keyframes = Signal(object)  # the new track (tuple of Keyframe)
+    heuristics = Signal(object)
+    analysis = Signal(object)
+    windows = Signal(object)
+    fps = Signal(int)
+
+
+class Project:
+    """An Emotrack document. ``labels`` are the curve names: the six emotions, then any
+    extra labels of a foreign checkpoint."""
+
+    def __init__(
+        self,
+        audio: AudioInfo | None = None,
+        labels: Sequence[str] = EMOTIONS,
+        analysis: AnalysisSettings | None = None,
+        heuristic_settings: HeuristicSettings | None = None,
+        fps: int = 30,
+        model: str | None = None,
+    ) -> None:
+        if tuple(labels[: len(EMOTIONS)]) != EMOTIONS:
+            raise ValueError(f"labels must start with {EMOTIONS}, got {tuple(labels)}")
+        self.events = ProjectEvents()
+        self._audio = audio
+        self.labels: tuple[str, ...] = tuple(labels)
+        self._analysis = analysis or AnalysisSettings()
+        self._heuristics = heuristic_settings or HeuristicSettings()
+        self._fps = fps
+        self.model = model  # model directory used for inference; None = bundled
+        self._windows: WindowProbabilities | None = None
+        self.voice: VoiceActivity | None = None
+        self._keyframes: tuple[Keyframe, ...] = ()
+        self.new_id = IdAllocator()
+        self.path: Path | None = None  # where the project was last saved/loaded
+
+    # --- fields -------------------------------------------------------------------
+    @property
+    def audio(self) -> AudioInfo | None:
+        return self._audio
+
+    @audio.setter
+    def audio(self, value: AudioInfo | None) -> None:
+        self._audio = value
+        self.events.audio.emit(value)
+
+    @property
+    def keyframes(self) -> tuple[Keyframe, ...]:
+        return self._keyframes
+
+    @keyframes.setter
+    def keyframes(self, track: Iterable[Keyframe]) -> None:
+        track = tuple(track)
+        for key in track:
+            if key.id < 0:
+                raise ValueError("keyframes must get an id from project.new_id before use")
+            self.new_id.see(key.id)
+        self._keyframes = sorted_track(track)
+        self.events.keyframes.emit(self._keyframes)
+
+    @property
+    def heuristics(self) -> HeuristicSettings:
+        return self._heuristics
+
+    @heuristics.setter
+    def heuristics(self, value: HeuristicSettings) -> None:
+        self._heuristics = value
+        self.events.heuristics.emit(value)
+
+    @property
+    def analysis(self) -> AnalysisSettings:
+        return self._analysis
+
+    @analysis.setter
+    def analysis(self, value: AnalysisSettings) -> None:
+        self._analysis = value
+        self.events.analysis.emit(value)
+
+    @property
+    def windows(self) -> WindowProbabilities | None:
+        return self._windows
+
+    @windows.setter
+    def windows(self, value: WindowProbabilities | None) -> None:
+        self._windows = value
+        self.events.windows.emit(value)
+
+    @property
+    def fps(self) -> int:
+        return self._fps
+
+    @fps.setter
+    def fps(self, value: int) -> None:
+        if value not in FRAME_RATES:
+            raise ValueError(f"fps must be one of {FRAME_RATES}, got {value}")
+        self._fps = value
+        self.events.fps.emit(value)
+
+    @property
+    def duration(self) -> float:
+        return self._audio.duration if self._audio else 0.0
+
+    # --- derived ------------------------------------------------------------------
+    def key_by_id(self, key_id: int) -> Keyframe:
+        for key in self._keyframes:
+            if key.id == key_id:
+                return key
+        raise KeyError(f"no keyframe with id {key_id}")
+
+    def curves_at(self, times: np.ndarray) -> np.ndarray:
+        return sample_curves(self._keyframes, times, len(self.labels))
+
+    def readout_at(self, time: float) -> str:
+        if not self._keyframes:
+            return "No keyframes"
+        return readout(self.curves_at(np.array([time]))[0], self.labels)
+
+    # --- building tracks (pure: return new tracks, do not assign) -------------------
+    def blend(
+        self, track: Sequence[Keyframe], settings: HeuristicSettings | None = None
+    ) -> tuple[Keyframe, ...]:
+        """Re-apply heuristics to every unlocked inferred key of ``track``.
+
+        Locked keys take part as neighbours (for smoothing) with their edited values
+        but are never rewritten.
+        """
+        settings = settings or self._heuristics
+        track = sorted_track(track)
+        if not track:
+            return track
+        raw = np.array([k.inferred if (k.inferred is not None and not k.locked) else k.values
+                        for k in track])
+        blended = heuristics.apply(raw, settings)
+        return tuple(
+            key if key.locked or key.inferred is None else replace(key, values=tuple(row))
+            for key, row in zip(track, blended)
+        )
+
+    def keys_from_specs(self, specs: Sequence[KeySpec]) -> list[Keyframe]:
+        return [
+            Keyframe(time=s.time, values=tuple(s.vector), inferred=tuple(s.vector), id=self.new_id())
+            for s in specs
+        ]
+
+    def rekeyed(
+        self,
+        windows: WindowProbabilities,
+        analysis: AnalysisSettings,
+        heuristic_settings: HeuristicSettings | None = None,
+    ) -> tuple[Keyframe, ...]:
+        """A fresh inferred track for ``windows`` that keeps every locked key.
+
+        Inferred keys closer than half a keyframe interval to a locked key are dropped,
+        so re-analysis never stacks a new key on top of the user's.
+        """
+        locked = [k for k in self._keyframes if k.locked]
+        specs = propose_keyframes(windows, analysis, self.voice)
+        locked_times = np.array([k.time for k in locked])
+        min_gap = analysis.keyframe_interval / 2
+        fresh = [
+            key for key in self.keys_from_specs(specs)
+            if locked_times.size == 0 or np.min(np.abs(locked_times - key.time)) >= min_gap
+        ]
+        return self.blend(locked + fresh, heuristic_settings)

@@ -1,0 +1,21 @@
+"""Errors a user can act on. Their message is one line, shown as-is by the CLI and GUI."""
+
+
+class EmotrackError(Exception):
+    """Base class: the CLI prints ``emotrack: error: <message>`` and exits with code 2."""
+
+
+class AudioError(EmotrackError):
+    """The audio cannot be read or is unusable (missing, corrupt, empty, NaN ...)."""
+
+
+class ParameterError(EmotrackError, ValueError):
+    """A setting is outside its valid range; the message names the setting and range."""
+
+
+class ProjectError(EmotrackError):
+    """A project file is unreadable, invalid, or from a newer Emotrack."""
+
+
+class ModelError(EmotrackError):
+    """A model directory is missing, incomplete, or not a usable checkpoint."""

@@ -1,0 +1,214 @@
+"""Decode any voice recording into float32 mono 16 kHz.
+
+soundfile (libsndfile) reads WAV, AIFF, AU, FLAC, OGG/Vorbis, Opus and MP3 quickly and
+exactly; PyAV (FFmpeg) covers the rest (M4A/AAC/ALAC, WavPack, video containers).
+Headerless raw PCM is read when the caller says how it is laid out. soxr resamples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from ..errors import AudioError, ParameterError
+
+TARGET_RATE = 16_000
+# Peak below this (about -80 dBFS) means there is nothing to analyse.
+SILENCE_PEAK = 1e-4
+
+# Raw PCM sample types a user can name, mapped to libsndfile subtypes.
+RAW_SAMPLE_TYPES: dict[str, str] = {
+    "s8": "PCM_S8", "u8": "PCM_U8", "s16": "PCM_16", "s24": "PCM_24", "s32": "PCM_32",
+    "f32": "FLOAT", "f64": "DOUBLE",
+}
+
+
+_SAMPLE_BYTES = {"s8": 1, "u8": 1, "s16": 2, "s24": 3, "s32": 4, "f32": 4, "f64": 8}
+
+
+class SilentAudioWarning(UserWarning):
+    """The clip decoded fine but holds (almost) no signal."""
+
+
+@dataclass(frozen=True)
+class RawFormat:
+    """Layout of a headerless PCM file."""
+
+    sample_rate: int
+    channels: int = 1
+    sample_type: str = "s16"
+    endian: str = "little"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, int) or not (
+            1_000 <= self.sample_rate <= 768_000
+        ):
+            raise ParameterError(f"raw sample rate must be 1000..768000 Hz, got {self.sample_rate!r}")
+        if isinstance(self.channels, bool) or not isinstance(self.channels, int) or not (
+            1 <= self.channels <= 64
+        ):
+            raise ParameterError(f"raw channel count must be 1..64, got {self.channels!r}")
+        if self.sample_type not in RAW_SAMPLE_TYPES:
+            raise ParameterError(
+                f"raw sample type must be one of {', '.join(RAW_SAMPLE_TYPES)}, got {self.sample_type!r}"
+            )
+        if self.endian not in ("little", "big"):
+            raise ParameterError(f"raw endianness must be 'little' or 'big', got {self.endian!r}")
+
+    @property
+    def frame_bytes(self) -> int:
+        return self.channels * _SAMPLE_BYTES[self.sample_type]
+
+
+
+
+@dataclass(frozen=True)
+class AudioClip:
+    """Decoded audio, ready for the models. ``samples`` is float32 mono at ``sample_rate``."""
+
+    samples: np.ndarray
+    sample_rate: int
+    original_rate: int
+    channels: int  # channel count of the source file
+    path: Path | None = None
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def load_audio(
+    path: str | Path,
+    channel: int | None = None,
+    raw: RawFormat | None = None,
+    target_rate: int = TARGET_RATE,
+) -> AudioClip:
+    """Read ``path`` as mono float32 at ``target_rate``.
+
+    ``channel``: None mixes all channels down; an index picks one. Raises
+    :class:`AudioError` with a one-line reason for anything unusable, and warns
+    (:class:`SilentAudioWarning`) when the clip is silent.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"no such file: {path}")
+    if path.is_dir():
+        raise AudioError(f"{path} is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path} is empty (0 bytes)")
+    if raw is not None:
+        data, rate = _read_raw(path, raw)
+    else:
+        data, rate = _decode(path)
+    return _to_clip(path, data, rate, channel, target_rate)
+
+
+def _read_raw(path: Path, raw: RawFormat) -> tuple[np.ndarray, int]:
+    frame_bytes = raw.frame_bytes
+    size = path.stat().st_size
+    if size % frame_bytes:
+        raise AudioError(
+            f"{path}: {size} bytes is not a whole number of {raw.channels}-channel "
+            f"{raw.sample_type} frames ({frame_bytes} bytes each); check the raw format"
+        )
+    data, rate = sf.read(
+        path, samplerate=raw.sample_rate, channels=raw.channels, format="RAW",
+        subtype=RAW_SAMPLE_TYPES[raw.sample_type], endian=raw.endian.upper(),
+        dtype="float32", always_2d=True,
+    )
+    return data, rate
+
+
+def _decode(path: Path) -> tuple[np.ndarray, int]:
+    try:
+        data, rate = sf.read(path, dtype="float32", always_2d=True)
+        return data, rate
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        pass  # not a libsndfile format (or a broken one): let FFmpeg try
+    return _decode_with_pyav(path)
+
+
+def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
+    import av  # imported lazily: most files never need FFmpeg
+
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as error:
+        raise AudioError(f"cannot read {path.name}: not an audio file or an unsupported format") from error
+    with container:
+        if not container.streams.audio:
+            raise AudioError(f"{path.name} contains no audio stream")
+        stream = container.streams.audio[0]
+        channels = stream.codec_context.channels or 1
+        rate = stream.codec_context.sample_rate or stream.rate
+        # Decode to interleaved float; the resampler keeps rate and layout.
+        resampler = av.AudioResampler(format="flt", layout=stream.layout, rate=rate)
+        chunks: list[np.ndarray] = []
+        try:
+            for packet in container.demux(stream):
+                for frame in packet.decode():
+                    for out in resampler.resample(frame):
+                        chunks.append(out.to_ndarray().reshape(-1, channels))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1, channels))
+        except av.error.FFmpegError as error:
+            if not chunks:
+                raise AudioError(f"cannot decode {path.name}: {error}") from error
+            warnings.warn(f"{path.name}: decoding stopped early ({error}); using what was read")
+        data = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
+        expected = _stated_samples(stream, container, rate)
+    if expected and abs(len(data) - expected) < rate:  # trust the container's duration
+        data = data[-expected:] if len(data) > expected else np.pad(data, ((0, expected - len(data)), (0, 0)))
+    return data, rate
+
+
+def _stated_samples(stream, container, rate: int) -> int | None:
+    """Sample count the container states. AAC decoders return ~1024 priming samples
+    at the start and Vorbis can come back short, so we trim or pad to this."""
+    if stream.duration is not None and stream.time_base is not None:
+        return int(round(float(stream.duration * stream.time_base) * rate))
+    if container.duration is not None:
+        return int(round(container.duration / 1_000_000 * rate))
+    return None
+
+
+def _to_clip(path: Path, data: np.ndarray, rate: int, channel: int | None, target_rate: int) -> AudioClip:
+    n_frames, n_channels = data.shape
+    if n_frames == 0:
+        raise AudioError(f"{path.name} contains no audio samples (zero length)")
+    if not np.all(np.isfinite(data)):
+        raise AudioError(f"{path.name} contains NaN or infinite samples")
+    if channel is None:
+        mono = data.mean(axis=1)
+    elif 0 <= channel < n_channels:
+        mono = data[:, channel]
+    else:
+        raise ParameterError(f"channel {channel} does not exist: {path.name} has {n_channels} channel(s) (0..{n_channels - 1})")
+    mono = np.ascontiguousarray(mono, dtype=np.float32)
+    if rate != target_rate:
+        mono = soxr.resample(mono, rate, target_rate, quality="HQ").astype(np.float32)
+    if np.max(np.abs(mono), initial=0.0) < SILENCE_PEAK:
+        warnings.warn(f"{path.name} is silent: there is no speech to analyse", SilentAudioWarning, stacklevel=3)
+    return AudioClip(mono, target_rate, rate, n_channels, path)
+
+
+def save_audio(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
+    """Write audio; the format follows the extension (WAV, FLAC, OGG, ...)."""
+    try:
+        sf.write(str(path), np.asarray(samples, dtype=np.float32), sample_rate)
+    except (sf.LibsndfileError, ValueError, TypeError) as error:
+        raise AudioError(f"cannot write {Path(path).name}: {error}") from error
+
+
+def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

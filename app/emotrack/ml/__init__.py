@@ -1,0 +1,1 @@
+"""Torch models (emotion, quality) with their inference and training code."""

@@ -1,0 +1,132 @@
+"""Audio file → emotion windows → keyframed project: the one path the CLI and GUI share.
+
+Torch is only touched through the emotion model object, so the core stays torch-free
+and the GUI imports this module without paying for torch until a model is loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .core.analysis import WindowProbabilities
+from .core.commands import apply_analysis
+from .core.document import AudioInfo, Project
+from .core.emotions import EMOTIONS
+from .core.settings import AnalysisSettings, HeuristicSettings
+from .core.vad import detect_voice
+from .core.windowing import window_starts
+from .errors import EmotrackError
+from .io.audio import AudioClip, RawFormat, file_sha256, load_audio
+
+if TYPE_CHECKING:
+    from .ml.emotion import EmotionModel
+
+Progress = Callable[[int, int], None]
+
+
+class AnalysisCancelled(EmotrackError):
+    """The user cancelled a running analysis; nothing was changed."""
+
+
+def load_emotion_model(model_dir: str | Path | None = None, device: str = "auto") -> "EmotionModel":
+    from transformers.utils import logging as transformers_logging
+
+    from .ml.emotion import EmotionModel  # torch loads here, not at import time
+
+    transformers_logging.disable_progress_bar()  # our own progress goes to stderr
+    return EmotionModel.from_pretrained(model_dir, device=device)
+
+
+def output_labels(model_labels: Sequence[str]) -> tuple[str, ...]:
+    """Project labels for a model: the six emotions, then the model's extra labels."""
+    return EMOTIONS + tuple(label for label in model_labels if label not in EMOTIONS)
+
+
+def _to_project_columns(probabilities: np.ndarray, model_labels: Sequence[str]) -> np.ndarray:
+    """Place model columns under the project labels; emotions the model lacks stay 0."""
+    labels = output_labels(model_labels)
+    out = np.zeros((len(probabilities), len(labels)))
+    out[:, [labels.index(name) for name in model_labels]] = probabilities
+    return out
+
+
+def run_analysis(
+    clip: AudioClip,
+    settings: AnalysisSettings,
+    model: "EmotionModel",
+    progress: Progress | None = None,
+    is_cancelled: Callable[[], bool] | None = None,
+) -> WindowProbabilities:
+    """Emotion probabilities of every window of ``clip`` (columns: ``output_labels``).
+
+    Works through the windows a batch at a time, reporting ``progress(done, total)`` and
+    checking ``is_cancelled()`` between batches.
+    """
+    starts = window_starts(len(clip.samples), settings.window, settings.hop)
+    total = len(starts)
+    rows: list[np.ndarray] = []
+    step = settings.batch_size * 4  # a progress tick every few batches
+    for first in range(0, total, step):
+        if is_cancelled is not None and is_cancelled():
+            raise AnalysisCancelled("analysis cancelled")
+        chunk = starts[first:first + step]
+        rows.append(model.predict_windows(clip.samples, chunk, settings.window, settings.batch_size))
+        if progress is not None:
+            progress(first + len(chunk), total)
+    probabilities = np.concatenate(rows) if rows else np.zeros((0, len(model.labels)))
+    return WindowProbabilities(
+        starts=starts, window=settings.window, hop=settings.hop,
+        probabilities=_to_project_columns(probabilities, model.labels),
+        n_samples=len(clip.samples), sample_rate=clip.sample_rate,
+    )
+
+
+def new_project(
+    clip: AudioClip,
+    labels: Sequence[str] = EMOTIONS,
+    analysis: AnalysisSettings | None = None,
+    heuristics: HeuristicSettings | None = None,
+    model_dir: str | Path | None = None,
+) -> Project:
+    """An empty project for ``clip`` with its voice activity detected."""
+    analysis = analysis or AnalysisSettings()
+    # A clip recorded in the app has no file yet: it gets one when the project is saved.
+    info = AudioInfo(
+        path=str(Path(clip.path).resolve()) if clip.path else "",
+        sha256=file_sha256(clip.path) if clip.path else "",
+        duration=clip.duration, original_rate=clip.original_rate, channels=clip.channels,
+    )
+    project = Project(info, labels, analysis, heuristics, model=str(model_dir) if model_dir else None)
+    project.voice = detect_voice(clip.samples, clip.sample_rate, min_pause=analysis.min_pause)
+    return project
+
+
+def analyze_file(
+    path: str | Path,
+    model: "EmotionModel",
+    analysis: AnalysisSettings | None = None,
+    heuristics: HeuristicSettings | None = None,
+    channel: int | None = None,
+    raw: RawFormat | None = None,
+    progress: Progress | None = None,
+    model_dir: str | Path | None = None,
+) -> Project:
+    """Load, analyse and keyframe one file: what ``emotrack analyze`` does."""
+    analysis = analysis or AnalysisSettings()
+    clip = load_audio(path, channel=channel, raw=raw)
+    project = new_project(clip, output_labels(model.labels), analysis, heuristics, model_dir)
+    windows = run_analysis(clip, analysis, model, progress)
+    apply_analysis(project, windows, analysis).redo(project)
+    return project
+
+
+def classify_clip(clip: AudioClip, model: "EmotionModel",
+                  settings: AnalysisSettings | None = None) -> dict[str, float]:
+    """Clip-level probabilities: the mean of the window probabilities."""
+    windows = run_analysis(clip, settings or AnalysisSettings(), model)
+    labels = output_labels(model.labels)
+    return dict(zip(labels, (float(p) for p in windows.clip_vector())))

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up (first time) and run the whole test suite, under a virtual display when needed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+export QT_QPA_PLATFORM="${QT_QPA_PLATFORM:-xcb}"
+if [ -z "${DISPLAY:-}" ]; then
+  exec xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python -m pytest -p no:xvfb "$@"
+fi
+exec .venv/bin/python -m pytest "$@"

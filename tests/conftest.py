@@ -1,0 +1,86 @@
+"""Fixtures shared by all tests: generated audio and a tiny (untrained) emotion model.
+
+Nothing here reads ../shared/data: a fresh checkout must be able to run every test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SAMPLE_RATE = 16_000
+EMOTION_ID2LABEL = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "neutral", 5: "sad"}
+
+
+def tone(seconds: float, freq: float = 220.0, rate: int = SAMPLE_RATE, amplitude: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def speech_like(seconds: float, rate: int = SAMPLE_RATE, seed: int = 0) -> np.ndarray:
+    """Harmonic bursts with a wobbling pitch and syllable-rate envelope: speech-shaped
+    enough for VAD and models, without needing a synthesiser."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
+    envelope = np.clip(np.sin(2 * np.pi * 3.0 * t), 0, None) ** 0.5
+    return (0.25 * voiced * envelope + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def audio_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("audio")
+
+
+@pytest.fixture(scope="session")
+def speech_wav(audio_dir) -> Path:
+    """Real synthetic speech from espeak-ng (installed by scripts/setup.sh), with a pause."""
+    path = audio_dir / "speech.wav"
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.skip("espeak-ng is not installed (scripts/setup.sh installs it)")
+    parts = []
+    for i, text in enumerate(["I can't believe you did that to me!", "Well, never mind, it is fine."]):
+        raw = audio_dir / f"espeak{i}.wav"
+        subprocess.run([espeak, "-v", "en-us", "-w", str(raw), text], check=True)
+        audio, rate = sf.read(raw, dtype="float32")
+        import soxr
+
+        parts += [soxr.resample(audio, rate, SAMPLE_RATE), np.zeros(int(0.6 * SAMPLE_RATE), np.float32)]
+    sf.write(path, np.concatenate(parts), SAMPLE_RATE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tone_wav(audio_dir) -> Path:
+    path = audio_dir / "tone.wav"
+    sf.write(path, np.concatenate([speech_like(2.0), np.zeros(SAMPLE_RATE, np.float32), speech_like(2.0, seed=1)]),
+             SAMPLE_RATE)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_emotion_model_dir(tmp_path_factory) -> Path:
+    """A random-init wav2vec2 classifier saved like a Hugging Face checkpoint: exercises
+    the real loading and inference code in a fraction of a second."""
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
+    import torch
+
+    torch.manual_seed(0)
+    config = Wav2Vec2Config(
+        conv_dim=(16, 16, 16), conv_kernel=(10, 3, 3), conv_stride=(5, 4, 4), hidden_size=32,
+        num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4, classifier_proj_size=16, num_labels=6,
+        id2label=EMOTION_ID2LABEL, label2id={v: k for k, v in EMOTION_ID2LABEL.items()},
+    )
+    directory = tmp_path_factory.mktemp("tiny_emotion_model")
+    Wav2Vec2ForSequenceClassification(config).save_pretrained(directory)
+    Wav2Vec2FeatureExtractor(sampling_rate=SAMPLE_RATE, do_normalize=True).save_pretrained(directory)
+    return directory
