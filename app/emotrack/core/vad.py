@@ -49,13 +49,17 @@ def frame_levels_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
 
 
 def _fill_short_runs(mask: np.ndarray, value: bool, max_len: int) -> np.ndarray:
-    """Flip runs of ``value`` no longer than ``max_len`` hops (interior runs only)."""
+    """Flip runs of ``value`` no longer than ``max_len`` hops.
+
+    Pauses (``value`` False) are only bridged between two stretches of speech: leading
+    and trailing silence stays silence. Speech blips are dropped wherever they are.
+    """
     out = mask.copy()
-    padded = np.concatenate([[not value], mask == value, [not value]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded)).reshape(-1, 2)
+    in_run = np.concatenate([[0], (mask == value).astype(np.int8), [0]])
+    edges = np.flatnonzero(np.diff(in_run)).reshape(-1, 2)
     for start, end in edges:
         interior = start > 0 and end < len(mask)
-        if end - start <= max_len and (interior or not value):
+        if end - start <= max_len and (interior or value):
             out[start:end] = not value
     return out
 

@@ -1,0 +1,121 @@
+import json
+
+import numpy as np
+import pytest
+
+from emotrack.core import commands as C
+from emotrack.core.analysis import WindowProbabilities
+from emotrack.core.document import AudioInfo, Project
+from emotrack.core.exports import (curves_document, export_curves_csv, export_curves_json,
+                                   export_keyframes_json, frame_times)
+from emotrack.core.project_file import SCHEMA_VERSION, load_project, save_project
+from emotrack.core.settings import AnalysisSettings, HeuristicSettings
+from emotrack.core.vad import VoiceActivity
+from emotrack.core.windowing import window_starts
+from emotrack.errors import ParameterError, ProjectError
+
+SR = 16_000
+
+
+@pytest.fixture
+def project(tmp_path):
+    n = 5 * SR
+    starts = window_starts(n, 14_400, 7_200)
+    probs = np.random.default_rng(3).dirichlet(np.ones(6), len(starts))
+    audio = tmp_path / "voice.wav"
+    audio.write_bytes(b"RIFF")
+    p = Project(AudioInfo(str(audio), "0" * 64, 5.0, 44_100, 1),
+                heuristic_settings=HeuristicSettings(smoothing_enabled=True, smoothing=3))
+    p.voice = VoiceActivity(np.ones(500, bool))
+    C.apply_analysis(p, WindowProbabilities(starts, 14_400, 7_200, probs, n, SR), AnalysisSettings()).redo(p)
+    C.set_emotion_value(p, p.keyframes[2].id, 3, 0.8).redo(p)
+    return p
+
+
+def test_save_and_load_round_trip(project, tmp_path):
+    path = save_project(project, tmp_path / "shot.emotrack")
+    loaded = load_project(path)
+    assert loaded.audio == project.audio  # relative path resolved back
+    assert loaded.heuristics == project.heuristics and loaded.analysis == project.analysis
+    assert len(loaded.keyframes) == len(project.keyframes)
+    for a, b in zip(loaded.keyframes, project.keyframes):
+        assert a.time == pytest.approx(b.time)
+        np.testing.assert_allclose(a.values, b.values, atol=1e-6)
+        assert (a.locked, a.source) == (b.locked, b.source)
+    np.testing.assert_allclose(loaded.windows.probabilities, project.windows.probabilities, atol=1e-6)
+    np.testing.assert_allclose(loaded.voice.segments(), project.voice.segments())
+    data = json.loads(path.read_text())
+    assert data["schema_version"] == SCHEMA_VERSION and data["audio"]["path"] == "voice.wav"
+
+
+def test_save_is_atomic_and_leaves_no_temp_files(project, tmp_path, monkeypatch):
+    path = save_project(project, tmp_path / "shot.emotrack")
+    original = path.read_text()
+    import emotrack.core.atomic as atomic
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic.os, "replace", crash)
+    with pytest.raises(OSError):
+        save_project(project, path)
+    assert path.read_text() == original
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("mutate, words", [
+    (lambda d: d.update(schema_version=99), "newer Emotrack"),
+    (lambda d: d.pop("format"), "not an Emotrack project"),
+    (lambda d: d["keyframes"][1].update(time="abc"), "keyframes/1/time"),
+    (lambda d: d["keyframes"][0]["values"].update(boredom=0.5), "unknown emotion"),
+    (lambda d: d["analysis"].update(hop=3), "hop must be between"),
+    (lambda d: d["heuristics"].update(colour="red"), "unknown HeuristicSettings field"),
+    (lambda d: d.update(fps=23), "fps"),
+    (lambda d: d["keyframes"][0]["values"].update(anger=-1), "keyframes/0/values/anger"),
+])
+def test_load_reports_exactly_what_is_wrong(project, tmp_path, mutate, words):
+    path = save_project(project, tmp_path / "shot.emotrack")
+    data = json.loads(path.read_text())
+    mutate(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match=words):
+        load_project(path)
+
+
+def test_half_written_file_is_reported_as_truncated(project, tmp_path):
+    path = save_project(project, tmp_path / "shot.emotrack")
+    path.write_text(path.read_text()[:200])
+    with pytest.raises(ProjectError, match="truncated"):
+        load_project(path)
+    with pytest.raises(ProjectError, match="no such project"):
+        load_project(tmp_path / "missing.emotrack")
+
+
+@pytest.mark.parametrize("fps", [24, 25, 30, 50, 60])
+def test_curve_exports_have_one_sample_per_frame(project, tmp_path, fps):
+    csv_path = export_curves_csv(project, tmp_path / "c.csv", fps)
+    lines = csv_path.read_text().splitlines()
+    assert lines[0] == "frame,time,anger,disgust,fear,joy,neutral,sadness"
+    assert len(lines) - 1 == int(5.0 * fps) + 1 == len(frame_times(5.0, fps))
+    row = [float(x) for x in lines[1 + fps].split(",")]
+    assert row[0] == fps and row[1] == pytest.approx(1.0)
+    np.testing.assert_allclose(row[2:], project.curves_at(np.array([1.0]))[0], atol=1e-6)
+    doc = json.loads(export_curves_json(project, tmp_path / "c.json", fps).read_text())
+    assert doc["fps"] == fps and all(len(v) == doc["frame_count"] for v in doc["curves"].values())
+    sums = np.sum([doc["curves"][k] for k in doc["labels"]], axis=0)
+    np.testing.assert_allclose(sums, 1.0, atol=1e-5)
+
+
+def test_keyframes_export(project, tmp_path):
+    doc = json.loads(export_keyframes_json(project, tmp_path / "k.json", 24).read_text())
+    assert len(doc["keyframes"]) == len(project.keyframes)
+    key = doc["keyframes"][2]
+    assert key["locked"] and key["source"] == "edited" and key["values"]["joy"] == pytest.approx(0.8)
+    assert key["frame"] == round(key["time"] * 24)
+
+
+def test_exports_refuse_bad_fps_and_empty_projects(project):
+    with pytest.raises(ParameterError, match="fps"):
+        curves_document(project, 23)
+    with pytest.raises(ParameterError, match="no keyframes"):
+        curves_document(Project(), 30)
