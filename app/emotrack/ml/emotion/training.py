@@ -207,6 +207,8 @@ def run(args: argparse.Namespace) -> int:
     warmup_steps = max(1, int(args.warmup * total_steps))
 
     torch.manual_seed(args.seed)
+    # transformers draws SpecAugment masks from numpy's global generator.
+    np.random.seed(args.seed)
     model = Wav2Vec2ForSequenceClassification(small_emotion_config(labels, args.hidden_size, args.layers))
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 
@@ -226,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
         scheduler.load_state_dict(state["scheduler"])
         rng.bit_generator.state = state["numpy_rng"]
         torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["global_numpy_rng"])
         start_epoch, best_f1 = state["epoch"], state["best_macro_f1"]
         _log(f"resuming after epoch {start_epoch} (best macro-F1 {best_f1:.3f})")
 
@@ -273,6 +276,7 @@ def run(args: argparse.Namespace) -> int:
             "scheduler": scheduler.state_dict(),
             "numpy_rng": rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
+            "global_numpy_rng": np.random.get_state(),
             "epoch": epoch + 1,
             "best_macro_f1": best_f1,
             "config": model.config.to_dict(),
