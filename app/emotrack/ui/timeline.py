@@ -221,8 +221,9 @@ class Timeline(QWidget):
         cp.showGrid(x=True, y=True, alpha=self.theme.grid_alpha)
         cp.hideButtons()
         cp.getAxis("left").setTicks([[(0, "0"), (0.5, ".5"), (1, "1")], []])
-        self.legend = cp.addLegend(offset=(-8, 22), labelTextSize="9pt", colCount=6)
-        self.legend.setBrush(pg.mkBrush(0, 0, 0, 90))
+        # The legend sits in its own row under the curves, so it never hides a key.
+        self.legend = pg.LegendItem(labelTextSize="9pt", colCount=8, horSpacing=18)
+        self.view.addItem(self.legend, row=2, col=0)
         self.curve_items: list[pg.PlotDataItem] = []
 
         self.marker_item = pg.ScatterPlotItem(size=11, symbol="d", pxMode=True)
@@ -295,6 +296,7 @@ class Timeline(QWidget):
                                    antialias=True)
             item.setZValue(10)
             self.curves_plot.addItem(item)
+            self.legend.addItem(item, name.capitalize())
             self.curve_items.append(item)
 
     def apply_theme(self, theme: Theme) -> None:
