@@ -1,0 +1,66 @@
+"""``emotrack quality AUDIO... [--threshold T] [--model DIR]``: reference-free quality.
+
+Prints one JSON object per file and line:
+``{"path": ..., "vqscore": ..., "flagged_seconds": [[start, end], ...]}``.
+VQScore is the mean cosine between each frame's encoding and its nearest clean-speech
+code (higher = cleaner); flagged regions are where the smoothed per-frame score falls
+below the threshold (the model's calibrated ``flag_threshold`` unless ``--threshold``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from emotrack.core.quality_regions import flag_regions
+from emotrack.errors import ParameterError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("audio", nargs="+", type=Path, help="audio files to score")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="frame score below which audio is flagged, in [-1, 1] "
+                             "(default: the model's calibrated threshold)")
+    parser.add_argument("--model", type=Path, default=None,
+                        help="quality model folder (default: the bundled model)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "quality", help="score speech quality without a clean reference (VQScore)",
+        description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
+
+
+def quality_record(path: Path | str, samples_16k: np.ndarray, estimator, threshold: float
+                   ) -> dict:
+    """The JSON-ready result for one file."""
+    result = estimator.score(samples_16k)
+    return {
+        "path": str(path),
+        "vqscore": round(result.vqscore, 4),
+        "flagged_seconds": flag_regions(result.frame_scores, result.frame_times, threshold),
+    }
+
+
+def run(args: argparse.Namespace, rest: list[str] | None = None) -> int:
+    from emotrack.io.audio import load_audio
+    from emotrack.ml.quality.vqscore import QualityEstimator
+
+    if args.threshold is not None and not -1.0 <= args.threshold <= 1.0:
+        raise ParameterError(f"--threshold must be in [-1, 1], got {args.threshold}")
+    estimator = QualityEstimator.from_pretrained(args.model, device=args.device)
+    threshold = (estimator.model.config.flag_threshold if args.threshold is None
+                 else args.threshold)
+    for path in args.audio:
+        clip = load_audio(path)
+        print(json.dumps(quality_record(path, clip.samples, estimator, threshold)))
+        sys.stdout.flush()
+    return 0

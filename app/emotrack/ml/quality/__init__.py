@@ -1,0 +1,1 @@
+"""Reference-free speech quality (VQScore) and enhancement models."""
