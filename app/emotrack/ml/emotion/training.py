@@ -107,6 +107,7 @@ class Evaluation:
 
     @property
     def macro_f1(self) -> float:
+        """Mean F1 over the classes that occur among the true labels."""
         true_positive = np.diag(self.confusion).astype(float)
         predicted = self.confusion.sum(axis=0)
         actual = self.confusion.sum(axis=1)
@@ -126,29 +127,34 @@ class Evaluation:
 
     def table(self) -> str:
         """The confusion matrix as aligned text, true labels down, predictions across."""
-        width = max(len(label) for label in self.labels) + 1
-        lines = ["true \\ predicted".ljust(width) + "".join(lb[:7].rjust(8) for lb in self.labels)]
+        width = max(len(label) for label in [*self.labels, "true/pred"]) + 1
+        lines = ["true/pred".ljust(width) + "".join(label[:7].rjust(8) for label in self.labels)]
         for label, row in zip(self.labels, self.confusion):
             lines.append(label.ljust(width) + "".join(str(int(v)).rjust(8) for v in row))
         return "\n".join(lines)
 
 
+    @classmethod
+    def count(cls, model_labels: list[str], true: list[str], predicted: list[str]) -> Evaluation:
+        """Tally (true, predicted) label pairs. True labels the model lacks are appended
+        to the rows and columns and can only count as errors."""
+        labels = list(model_labels) + sorted(set(true) - set(model_labels))
+        confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
+        for t, p in zip(true, predicted, strict=True):
+            confusion[labels.index(t), labels.index(p)] += 1
+        return cls(labels, confusion)
+
+
+def predict_clip_labels(model: EmotionModel, clips: list[LabelledClip], window: int = DEFAULT_WINDOW,
+                        hop: int = DEFAULT_HOP) -> list[str]:
+    """The most probable label of each whole clip, classified as the app does."""
+    return [model.labels[int(np.argmax(model.classify(clip.samples, window, hop)))] for clip in clips]
+
+
 def evaluate(model: EmotionModel, clips: list[LabelledClip], window: int = DEFAULT_WINDOW,
              hop: int = DEFAULT_HOP) -> Evaluation:
-    """Classify whole clips as the app does and count (true, predicted) pairs.
-
-    Clips whose label the model lacks are counted against the model: they can only be
-    predicted wrong.
-    """
-    labels = list(model.labels)
-    for clip in clips:
-        if clip.label not in labels:
-            labels.append(clip.label)
-    confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    for clip in clips:
-        predicted = int(np.argmax(model.classify(clip.samples, window, hop)))
-        confusion[labels.index(clip.label), predicted] += 1
-    return Evaluation(labels, confusion)
+    predicted = predict_clip_labels(model, clips, window, hop)
+    return Evaluation.count(model.labels, [clip.label for clip in clips], predicted)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
