@@ -98,6 +98,11 @@ def test_predict_windows_matches_explicit_slices_and_pads_the_last(model):
     np.testing.assert_allclose(lazy, model.predict(explicit), atol=1e-5)
     assert calls == [(4, 6), (6, 6)]
 
+    before_start = np.zeros((1, window), dtype=np.float32)
+    before_start[0, 1000:] = samples[:window - 1000]
+    np.testing.assert_allclose(model.predict_windows(samples, [-1000], window), model.predict(before_start),
+                               atol=1e-5)
+
 
 def test_classify_averages_window_probabilities(model):
     samples = noise(1.0, seed=3)

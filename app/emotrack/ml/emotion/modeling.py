@@ -138,7 +138,7 @@ class EmotionModel:
         """Probabilities for the windows of ``samples`` starting at ``starts``.
 
         Windows are cut one batch at a time, so an hour-long file never has all its
-        (overlapping) windows in memory; a window running past the end is zero-padded.
+        (overlapping) windows in memory; a window running past either end is zero-padded.
         """
         samples = np.asarray(samples, dtype=np.float32)
         if samples.ndim != 1:
@@ -153,8 +153,9 @@ class EmotionModel:
             batch_starts = starts[begin:begin + batch_size]
             batch = np.zeros((len(batch_starts), window), dtype=np.float32)
             for row, start in enumerate(batch_starts):
-                piece = samples[max(0, start):start + window]
-                batch[row, :len(piece)] = piece
+                offset = max(0, -start)  # a window may begin before the first sample
+                piece = samples[start + offset:max(0, start + window)]
+                batch[row, offset:offset + len(piece)] = piece
             out[begin:begin + len(batch_starts)] = self._forward(batch)
             if progress is not None:
                 progress(begin + len(batch_starts), total)
