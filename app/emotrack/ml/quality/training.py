@@ -42,9 +42,10 @@ def speaker_of(path: Path) -> str:
 def benchmark_split(paths: list[Path]) -> tuple[list[Path], list[Path], list[Path]]:
     """(train, validation, benchmark) by speaker, deterministic.
 
-    Speakers are sorted; every 10th (offset 0) is held out for the benchmark and every
+    Speakers and paths are sorted; every 10th (offset 0) is held out for the benchmark and every
     25th (offset 5) for validation, so both sets are the same for every run.
     """
+    paths = sorted(paths)
     speakers = sorted({speaker_of(p) for p in paths})
     benchmark = {s for i, s in enumerate(speakers) if i % 10 == 0}
     validation = {s for i, s in enumerate(speakers) if i % 25 == 5} - benchmark
@@ -112,6 +113,8 @@ def validation_gap(model: VQScoreModel, clips: list[np.ndarray], snr_db: float =
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder of clean speech")
     parser.add_argument("--out", type=Path, required=True, help="output model folder")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="VQScoreConfig JSON for a new model (default: reference sizes)")
     parser.add_argument("--steps", type=int, default=10000)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--crop-seconds", type=float, default=3.0)
@@ -158,7 +161,9 @@ def run(args: argparse.Namespace) -> int:
     if args.resume and (checkpoint / STATE_NAME).is_file():
         model = VQScoreModel.from_pretrained(checkpoint).train()
     else:
-        model = VQScoreModel(VQScoreConfig()).train()
+        config = (VQScoreConfig.from_dict(json.loads(args.config.read_text()))
+                  if args.config else VQScoreConfig())
+        model = VQScoreModel(config).train()
     config = model.config
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr, betas=(0.5, 0.9))
     sampler = CropSampler([read_mono_16k(p, config.sample_rate) for p in train_files],
@@ -169,6 +174,9 @@ def run(args: argparse.Namespace) -> int:
         state = torch.load(checkpoint / STATE_NAME, weights_only=False)
         step = state["step"]
         optimizer.load_state_dict(state["optimizer"])
+        # The command line's lr wins over the saved one, so a resumed run can change it.
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr
         sampler.rng.bit_generator.state = state["sampler_rng"]
         torch.set_rng_state(state["torch_rng"])
         log.info("resumed at step %d", step)

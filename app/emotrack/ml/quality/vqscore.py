@@ -280,6 +280,7 @@ class VQScoreModel(nn.Module):
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu"
                         ) -> VQScoreModel:
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         directory = Path(directory)
@@ -291,7 +292,7 @@ class VQScoreModel(nn.Module):
             config = VQScoreConfig.from_dict(json.loads(config_path.read_text()))
             model = cls(config)
             model.load_state_dict(load_file(str(weights_path)))
-        except (ValueError, RuntimeError, TypeError, OSError) as error:
+        except (ValueError, RuntimeError, TypeError, OSError, SafetensorError) as error:
             raise ModelError(f"quality model in {directory} is unusable: {error}") from error
         return model.to(device).eval()
 
