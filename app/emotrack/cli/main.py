@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import EmotrackError
+from ..errors import EmotrackError, ParameterError
 from . import analyze, classify, export, train
 
 # Modules that each add one subcommand with ``register(subparsers)``; optional ones
@@ -31,8 +31,16 @@ examples:
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors become one ``emotrack: error: ...`` line (exit 2) like every other
+    user error, instead of argparse's usage block; subcommand parsers inherit this."""
+
+    def error(self, message: str):
+        raise ParameterError(f"{message} (see '{self.prog} --help')")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="emotrack",
         description="Emotion keyframes from voice recordings, for animators.",
         epilog=EPILOG,

@@ -21,12 +21,19 @@ def register(subparsers) -> None:
         "train", help="train a model (emotion, quality, enhance)", add_help=False,
         description="Train a model; 'emotrack train MODEL --help' lists its options.",
     )
-    parser.add_argument("model", choices=list(TRAINERS), metavar="MODEL",
+    # add_help=False passes --help on to the trainer; MODEL is optional only so that
+    # 'emotrack train --help' can still print this parser's own help.
+    parser.add_argument("model", nargs="?", choices=list(TRAINERS), metavar="MODEL",
                         help="; ".join(f"{k}: {v[1]}" for k, v in TRAINERS.items()))
-    parser.set_defaults(func=run, accepts_rest=True)
+    parser.set_defaults(func=run, accepts_rest=True, train_parser=parser)
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
+    if args.model is None:
+        if any(arg in ("-h", "--help") for arg in rest):
+            args.train_parser.print_help()
+            return 0
+        args.train_parser.error("the following arguments are required: MODEL")
     module_name, description = TRAINERS[args.model]
     trainer = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"emotrack train {args.model}", description=f"Train {description}.")

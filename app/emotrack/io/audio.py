@@ -163,14 +163,24 @@ def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
             warnings.warn(f"{path.name}: decoding stopped early ({error}); using what was read")
         data = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
         expected = _stated_samples(stream, container, rate)
-    if expected and abs(len(data) - expected) < rate:  # trust the container's duration
-        data = data[-expected:] if len(data) > expected else np.pad(data, ((0, expected - len(data)), (0, 0)))
+    # Trust the container's duration only when it is within codec padding of what was
+    # decoded: a larger gap means the stated duration is an estimate.
+    if expected and abs(len(data) - expected) <= _PADDING_SLACK:
+        # FFmpeg already drops the encoder's priming samples (edit list / skip
+        # samples); what is left over is end padding, so trim (or pad) at the end.
+        data = data[:expected] if len(data) > expected else np.pad(data, ((0, expected - len(data)), (0, 0)))
     return data, rate
 
 
+# AAC: up to 2112 priming + 1023 padding samples; Vorbis blocks are at most 8192.
+_PADDING_SLACK = 8192
+
+
 def _stated_samples(stream, container, rate: int) -> int | None:
-    """Sample count the container states. AAC decoders return ~1024 priming samples
-    at the start and Vorbis can come back short, so we trim or pad to this."""
+    """Sample count the container states. AAC comes back with up to a frame of end
+    padding and Vorbis can come back short, so we trim or pad to this."""
+    if stream.start_time is None:
+        return None  # a stream without timestamps (ADTS .aac): any duration is a bit-rate guess
     if stream.duration is not None and stream.time_base is not None:
         return int(round(float(stream.duration * stream.time_base) * rate))
     if container.duration is not None:
