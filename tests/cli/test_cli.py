@@ -299,6 +299,7 @@ BAD_PARAMETERS = [
     (["analyze", "{audio}", "--strength", "anger"], ["--strength"]),
     (["analyze", "{audio}", "--strength", "anger=lots"], ["not a number"]),
     (["analyze", "{audio}", "--prior", "joy", "--prior-strength", "1.5"], ["prior strength"]),
+    (["analyze", "{audio}", "--prior-strength", "0.5"], ["--prior-strength needs --prior"]),
     (["analyze", "{audio}", "--prior", "boredom"], ["--prior", "boredom"]),
     (["analyze", "{audio}", "--fps", "23"], ["--fps", "23"]),
     (["analyze", "{audio}", "--hop", "lots"], ["--hop", "lots"]),

@@ -68,7 +68,7 @@ def add_heuristic_options(parser: argparse.ArgumentParser) -> None:
                        help="scale one emotion, 0-1 (repeatable), e.g. --strength anger=0.5")
     group.add_argument("--prior", choices=EMOTIONS, metavar="EMOTION",
                        help=f"blend in a prior emotion ({', '.join(EMOTIONS)})")
-    group.add_argument("--prior-strength", type=float, default=0.5, metavar="S",
+    group.add_argument("--prior-strength", type=float, metavar="S",
                        help="prior weight 0-1: 0.9 is mostly the prior, 0.3 a tint (default 0.5)")
     group.add_argument("--max-emotions", type=int, metavar="K", help="keep only the K strongest emotions")
     group.add_argument("--contrast", type=float, metavar="G",
@@ -100,7 +100,10 @@ def heuristic_settings(args: argparse.Namespace) -> HeuristicSettings:
             raise ParameterError(f"--strength {name}: {value!r} is not a number") from None
     values["strengths"] = tuple(strengths.values())
     if args.prior is not None:
-        values.update(prior_enabled=True, prior_emotion=args.prior, prior_strength=args.prior_strength)
+        strength = 0.5 if args.prior_strength is None else args.prior_strength
+        values.update(prior_enabled=True, prior_emotion=args.prior, prior_strength=strength)
+    elif args.prior_strength is not None:
+        raise ParameterError("--prior-strength needs --prior EMOTION")
     if args.max_emotions is not None:
         values.update(max_emotions_enabled=True, max_emotions=args.max_emotions)
     if args.contrast is not None:
