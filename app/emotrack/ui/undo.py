@@ -13,15 +13,6 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from emotrack.core.commands import Command
 from emotrack.core.document import Project
 
-_merge_ids: dict[str, int] = {}
-
-
-def _merge_id(key: str | None) -> int:
-    if key is None:
-        return -1
-    # Qt compares ids between adjacent commands only; a stable small int per key suffices.
-    return _merge_ids.setdefault(key, len(_merge_ids) + 1)
-
 
 class CoreUndoCommand(QUndoCommand):
     def __init__(self, project: Project, command: Command) -> None:
@@ -29,16 +20,9 @@ class CoreUndoCommand(QUndoCommand):
         self.project = project
         self.command = command
 
-    def id(self) -> int:  # noqa: A003 - Qt's name
-        return _merge_id(self.command.merge_key)
-
-    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
-        if not isinstance(other, CoreUndoCommand) or other.project is not self.project:
-            return False
-        if not self.command.merge(other.command):
-            return False
-        self.setText(other.command.text)
-        return True
+    # No id()/mergeWith() overrides: PySide6 6.12 on Python 3.11 mis-counts references of
+    # bools returned from Python overrides of C++ virtuals (after a few dozen merges the
+    # interpreter aborts with "bool_dealloc"), so merging is done in :func:`push`.
 
     def redo(self) -> None:
         self.command.redo(self.project)
@@ -47,6 +31,29 @@ class CoreUndoCommand(QUndoCommand):
         self.command.undo(self.project)
 
 
+def _merge_target(stack: QUndoStack, project: Project, command: Command) -> CoreUndoCommand | None:
+    """The top command ``command`` may merge into, following QUndoStack's own rules: same
+    merge key and fields, nothing undone on top of it, and it is not the saved state."""
+    index = stack.index()
+    if command.merge_key is None or index == 0 or index != stack.count():
+        return None
+    if stack.cleanIndex() == index:
+        return None
+    top = stack.command(index - 1)
+    if (isinstance(top, CoreUndoCommand) and top.project is project
+            and top.command.merge_key == command.merge_key
+            and set(top.command.after) == set(command.after)):
+        return top
+    return None
+
+
 def push(stack: QUndoStack, project: Project, command: Command) -> None:
-    """Apply ``command`` (QUndoStack.push calls redo) and record it for undo."""
-    stack.push(CoreUndoCommand(project, command))
+    """Apply ``command`` and record it for undo; consecutive commands with the same
+    ``merge_key`` (one slider drag, one keyframe drag) become one undo step."""
+    top = _merge_target(stack, project, command)
+    if top is None:
+        stack.push(CoreUndoCommand(project, command))  # QUndoStack.push calls redo()
+        return
+    command.redo(project)
+    top.command.merge(command)
+    top.setText(command.text)
