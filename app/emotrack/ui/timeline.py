@@ -114,6 +114,13 @@ class WaveformEnvelope:
         return x, y
 
 
+class _Markers(pg.ScatterPlotItem):
+    """Keyframe markers; clicks pass through to the view box, which does selection."""
+
+    def mouseClickEvent(self, ev):  # noqa: N802
+        ev.ignore()
+
+
 class _CurvesViewBox(pg.ViewBox):
     """Left-button interaction goes to the timeline; wheel and middle-drag stay pyqtgraph's."""
 
@@ -227,7 +234,7 @@ class Timeline(QWidget):
         self.view.addItem(self.legend, row=2, col=0)
         self.curve_items: list[pg.PlotDataItem] = []
 
-        self.marker_item = pg.ScatterPlotItem(size=11, symbol="d", pxMode=True)
+        self.marker_item = _Markers(size=11, symbol="d", pxMode=True)
         self.marker_item.setZValue(20)
         cp.addItem(self.marker_item)
         self.lane_line = pg.InfiniteLine(pos=KEY_LANE_Y - 0.045, angle=0, movable=False,
