@@ -81,11 +81,19 @@ def analysed_window(app, tmp: Path, seconds: float):
     sf.write(path, speech_like(seconds), RATE, subtype="PCM_16")
     window = make_window(tmp)
     window.open_path(path)
+    wait_loaded(app, window)
     project = window.project
     window.push(commands.apply_analysis(project, synthetic_windows(len(window.clip.samples)),
                                         project.analysis))
     app.processEvents()
     return window
+
+
+def wait_loaded(app, window) -> None:
+    while window.loader is not None:  # decoding runs in a worker thread
+        app.processEvents()
+        time.sleep(0.002)
+    app.processEvents()
 
 
 def redraw(window) -> None:
@@ -145,7 +153,7 @@ def open_hour(tmp: Path) -> dict:
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
     window.open_path(path)
-    app.processEvents()
+    wait_loaded(app, window)
     redraw(window)
     open_s = time.perf_counter() - t0
     # scrolling a zoomed-in view: pan one screen at a time at 10 s per screen

@@ -82,13 +82,19 @@ def window(make_window):
     return make_window()
 
 
-def wait_for_analysis(qtbot, window, timeout: int = 30_000) -> None:
-    qtbot.waitUntil(lambda: window.worker is None, timeout=timeout)
+def wait_idle(qtbot, window, timeout: int = 30_000) -> None:
+    """Until the window has finished opening a file and any analysis."""
+    qtbot.waitUntil(lambda: window.loader is None and window.worker is None, timeout=timeout)
+
+
+@pytest.fixture
+def idle(qtbot):
+    return lambda window: wait_idle(qtbot, window)
 
 
 @pytest.fixture
 def analysed(qtbot, window, tone_wav):
     assert window.open_path(tone_wav)
-    wait_for_analysis(qtbot, window)
+    wait_idle(qtbot, window)
     assert window.project.keyframes, window.last_error
     return window

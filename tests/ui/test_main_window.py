@@ -12,7 +12,7 @@ from emotrack.core.keyframes import track_arrays
 
 
 def wait_for_analysis(qtbot, window, timeout: int = 30_000) -> None:
-    qtbot.waitUntil(lambda: window.worker is None, timeout=timeout)
+    qtbot.waitUntil(lambda: window.loader is None and window.worker is None, timeout=timeout)
 
 
 def drawn_curves(window) -> tuple[np.ndarray, np.ndarray]:
@@ -171,13 +171,14 @@ def test_change_keyframe_interval_rekeys_and_window_change_reruns_network(analys
 def test_cancel_analysis_leaves_document_unchanged(window, tone_wav, qtbot):
     window.auto_analyse = False
     window.open_path(tone_wav)
+    wait_for_analysis(qtbot, window)
     assert window.start_analysis()
     window.cancel_analysis()
     wait_for_analysis(qtbot, window)
     assert window.project.keyframes == () and window.undo_stack.count() == 0
 
 
-def test_save_reopen_and_unsaved_prompt(analysed, tmp_path, make_window):
+def test_save_reopen_and_unsaved_prompt(analysed, tmp_path, make_window, qtbot):
     window = analysed
     path = tmp_path / "take.emotrack"
     window.save_to(path)
@@ -192,6 +193,7 @@ def test_save_reopen_and_unsaved_prompt(analysed, tmp_path, make_window):
     saved_keys = [(k.time, k.values, k.locked) for k in window.project.keyframes]
     other = make_window()
     assert other.open_path(path)
+    wait_for_analysis(qtbot, other)
     reopened = other.project
     assert not other.modified
     assert len(reopened.keyframes) == len(saved_keys)
@@ -277,6 +279,15 @@ def test_shortcuts_dialog_lists_actions(window):
     dialog.close()
 
 
-def test_open_missing_file_shows_error(window, tmp_path):
-    assert not window.open_path(tmp_path / "nope.wav")
-    assert "nope.wav" in window.last_error
+def test_open_missing_file_shows_error(window, tmp_path, qtbot):
+    window.open_path(tmp_path / "nope.wav")
+    wait_for_analysis(qtbot, window)
+    assert "nope.wav" in window.last_error and window.project is None
+
+
+def test_window_stays_responsive_while_opening(window, tone_wav, qtbot):
+    assert window.open_path(tone_wav)
+    assert window.loader is not None and window.progress.isVisible()
+    assert not window.open_path(tone_wav)  # one open at a time
+    wait_for_analysis(qtbot, window)
+    assert window.project is not None and window.project.keyframes

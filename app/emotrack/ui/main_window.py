@@ -32,7 +32,7 @@ from .playback import Player
 from .selection import Selection
 from .theme import THEMES, apply_theme
 from .timeline import Timeline
-from .worker import AnalysisWorker
+from .worker import AnalysisWorker, OpenWorker
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.aiff *.aif);;All files (*)"
 PROJECT_FILTER = "Emotrack project (*.emotrack);;All files (*)"
@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.project: Project | None = None
         self.clip = None
         self.worker: AnalysisWorker | None = None
+        self.loader: OpenWorker | None = None
         self.clipboard: list = []
         self.last_error = ""
 
@@ -259,14 +260,14 @@ class MainWindow(QMainWindow):
     def modified(self) -> bool:
         return not self.undo_stack.isClean()
 
-    def set_document(self, project: Project | None, clip) -> None:
+    def set_document(self, project: Project | None, clip, envelope=None) -> None:
         self.cancel_analysis(wait=True)
         self.player.set_audio(None if clip is None else clip.samples,
                               16_000 if clip is None else clip.sample_rate)
         self.project, self.clip = project, clip
         self.undo_stack.clear()
         self.timeline.set_project(project, None if clip is None else clip.samples,
-                                  16_000 if clip is None else clip.sample_rate)
+                                  16_000 if clip is None else clip.sample_rate, envelope)
         self.inspector.set_project(project)
         self.controls.set_project(project)
         self.clipboard = []
@@ -274,44 +275,47 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def open_path(self, path: str | Path) -> bool:
-        """Open an audio file or a project, after offering to save changes."""
+        """Open an audio file or a project, after offering to save changes. Decoding runs
+        in a worker thread; the document appears when it is ready (``loader`` is None)."""
         path = Path(path)
-        if not self.maybe_save():
+        if self.loader is not None or not self.maybe_save():
             return False
-        if path.suffix.lower() == PROJECT_SUFFIX:
-            return self._open_project(path)
-        return self._open_audio(path)
-
-    def _open_audio(self, path: Path) -> bool:
-        from emotrack.io.audio import load_audio
-        from emotrack.pipeline import new_project
-
-        try:
-            clip = load_audio(path)
-            project = new_project(clip, model_dir=self.model_dir)
-        except EmotrackError as error:
-            self.show_error(f"Cannot open {path.name}: {error}")
-            return False
-        self.set_document(project, clip)
-        self._remember(path, "audio")
-        self.statusBar().showMessage(f"Opened {path.name} ({clip.duration:.1f} s)", 5000)
-        if self.auto_analyse:
-            self.start_analysis()
+        kind = "project" if path.suffix.lower() == PROJECT_SUFFIX else "audio"
+        loader = OpenWorker(path, kind, self.model_dir, self)
+        loader.succeeded.connect(self._on_opened)
+        loader.failed.connect(self._on_open_failed)
+        self.loader = loader
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("Opening…")
+        self.progress.show()
+        self.statusBar().showMessage(f"Opening {path.name}…")
+        loader.start()
         return True
 
-    def _open_project(self, path: Path) -> bool:
-        from emotrack.core.project_file import load_project
+    def _finish_loader(self) -> OpenWorker:
+        loader, self.loader = self.loader, None
+        loader.wait()
+        loader.deleteLater()
+        self.progress.hide()
+        self.progress.setFormat("Analysing %p %")
+        return loader
 
-        try:
-            project = load_project(path)
-        except EmotrackError as error:
-            self.show_error(f"Cannot open {path.name}: {error}")
-            return False
-        clip = self._load_project_audio(project)
-        self.set_document(project, clip)
-        self._remember(path, "project")
-        self.statusBar().showMessage(f"Opened project {path.name}", 5000)
-        return True
+    def _on_open_failed(self, message: str) -> None:
+        self._finish_loader()
+        self.show_error(message)
+
+    def _on_opened(self, project: Project, clip, envelope, warning: str) -> None:
+        loader = self._finish_loader()
+        self.set_document(project, clip, envelope)
+        self._remember(loader.path, loader.kind)
+        if warning:
+            self.show_error(warning)
+        if loader.kind == "audio":
+            self.statusBar().showMessage(f"Opened {loader.path.name} ({clip.duration:.1f} s)", 5000)
+            if self.auto_analyse:
+                self.start_analysis()
+        else:
+            self.statusBar().showMessage(f"Opened project {loader.path.name}", 5000)
 
     def _load_project_audio(self, project: Project):
         from emotrack.io.audio import load_audio
@@ -659,6 +663,8 @@ class MainWindow(QMainWindow):
             return
         self.player.pause()
         self.cancel_analysis(wait=True)
+        if self.loader is not None:
+            self.loader.wait()
         self.autosave_timer.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())

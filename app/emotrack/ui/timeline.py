@@ -270,13 +270,16 @@ class Timeline(QWidget):
 
     # --- binding -------------------------------------------------------------------
     def set_project(self, project: Project | None, samples: np.ndarray | None = None,
-                    sample_rate: int = 16_000) -> None:
+                    sample_rate: int = 16_000, envelope: WaveformEnvelope | None = None) -> None:
+        """Show ``project``; ``envelope`` may be prebuilt off the GUI thread."""
         if self.project is not None:
             self.project.events.keyframes.disconnect(self._on_keyframes)
             self.project.events.fps.disconnect(self._on_fps)
         self.project = project
         self.selection.clear()
-        self.envelope = WaveformEnvelope(samples, sample_rate) if samples is not None else None
+        if envelope is None and samples is not None:
+            envelope = WaveformEnvelope(samples, sample_rate)
+        self.envelope = envelope
         if project is None:
             for item in self.curve_items:
                 item.setData([], [])

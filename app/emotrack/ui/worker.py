@@ -69,3 +69,47 @@ class AnalysisWorker(QThread):
             self.failed.emit(f"analysis failed: {type(error).__name__}: {error}")
         else:
             self.succeeded.emit(windows, self.settings)
+
+
+class OpenWorker(QThread):
+    """Decode an audio file or a project (+ its audio) and build the waveform envelope off
+    the GUI thread: an hour of audio takes seconds to decode and scan for voice."""
+
+    succeeded = Signal(object, object, object, str)  # project, clip|None, envelope|None, warning
+    failed = Signal(str)
+
+    def __init__(self, path, kind: str, model_dir: str | None = None, parent=None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.kind = kind  # "audio" or "project"
+        self.model_dir = model_dir
+
+    def run(self) -> None:  # worker thread
+        from emotrack.core.project_file import load_project
+        from emotrack.errors import EmotrackError
+        from emotrack.io.audio import load_audio
+        from emotrack.pipeline import new_project
+
+        from .timeline import WaveformEnvelope
+
+        warning = ""
+        try:
+            if self.kind == "project":
+                project = load_project(self.path)
+                clip = None
+                if project.audio is not None and project.audio.path:
+                    try:
+                        clip = load_audio(project.audio.path)
+                    except EmotrackError as error:
+                        warning = (f"The project's audio cannot be read ({error}); curves are shown "
+                                   "without waveform or playback.")
+            else:
+                clip = load_audio(self.path)
+                project = new_project(clip, model_dir=self.model_dir)
+            envelope = WaveformEnvelope(clip.samples, clip.sample_rate) if clip is not None else None
+        except EmotrackError as error:
+            self.failed.emit(f"Cannot open {self.path.name}: {error}")
+        except Exception as error:  # noqa: BLE001 - must reach the user, not kill the thread
+            self.failed.emit(f"Cannot open {self.path.name}: {type(error).__name__}: {error}")
+        else:
+            self.succeeded.emit(project, clip, envelope, warning)
