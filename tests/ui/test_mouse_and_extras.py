@@ -70,3 +70,54 @@ def test_theme_switch_recolours_plots_and_is_remembered(window):
     assert window.settings.value("theme") == "light"
     window.actions["theme"].trigger()
     assert window.timeline.theme.name == "dark"
+
+
+def test_record_a_take_then_open_and_analyse_it(window, qtbot, tmp_path):
+    import numpy as np
+
+    from emotrack.ui.record import RECORD_RATE
+
+    class Mic:
+        def __init__(self, rate, push):
+            self.push = push
+
+        def start(self):
+            pass
+
+        def stop(self):
+            pass
+
+        def close(self):
+            pass
+
+    mics = []
+    window.input_factory = lambda rate, push: mics.append(Mic(rate, push)) or mics[-1]
+    dialog = window.record_dialog()
+    dialog.path_edit.setText(str(tmp_path / "take.wav"))
+    dialog.record_button.click()
+    assert dialog.recorder.recording
+    t = np.arange(RECORD_RATE * 3) / RECORD_RATE
+    take = (0.3 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 2 * t)) / 2).astype(np.float32)
+    for block in np.array_split(take, 30):
+        mics[-1].push(block)
+    dialog.refresh()
+    assert dialog.elapsed.text() == "3.0 s" and dialog.meter.value() > 5
+    dialog.record_button.click()
+    dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
+    assert (tmp_path / "take.wav").exists()
+    qtbot.waitUntil(lambda: window.loader is None and window.worker is None
+                    and window.project is not None, timeout=30_000)
+    assert window.clip.duration == pytest.approx(3.0, abs=0.01)
+    assert window.project.keyframes
+
+
+def test_record_without_microphone_says_so(window):
+    def no_mic(rate, push):
+        raise RuntimeError("no audio input device (test)")
+
+    window.input_factory = no_mic
+    dialog = window.record_dialog()
+    dialog.record_button.click()
+    assert not dialog.recorder.recording and not dialog.record_button.isChecked()
+    assert "no audio input device" in dialog.message.text()
+    dialog.reject()

@@ -29,6 +29,7 @@ from . import undo
 from .controls import EmotionControls
 from .inspector import Inspector
 from .playback import Player
+from .record import RecordDialog, sounddevice_input
 from .selection import Selection
 from .theme import THEMES, apply_theme
 from .timeline import Timeline
@@ -91,8 +92,10 @@ class ExportDialog(QDialog):
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, recovery_dir: str | Path | None = None,
                  player: Player | None = None, model_dir: str | Path | None = None,
-                 autosave_seconds: int = 60, auto_analyse: bool = True) -> None:
+                 autosave_seconds: int = 60, auto_analyse: bool = True,
+                 input_factory=sounddevice_input) -> None:
         super().__init__()
+        self.input_factory = input_factory  # microphone stream factory (tests inject one)
         self.settings = settings or QSettings("Emotrack", "Emotrack")
         self.recovery_dir = Path(recovery_dir) if recovery_dir else default_recovery_dir()
         self.model_dir = str(model_dir) if model_dir else None
@@ -193,6 +196,8 @@ class MainWindow(QMainWindow):
         a("save", "&Save", self.save, QKeySequence.Save)
         a("save_as", "Save &As…", self.save_as, QKeySequence.SaveAs)
         a("export", "&Export…", self.export_dialog, "Ctrl+E", "Export curves or keyframes")
+        a("record", "&Record Take…", self.record_dialog, "Ctrl+Shift+R",
+          "Record from the microphone, then open and analyse the take")
         a("quit", "&Quit", self.close, QKeySequence.Quit)
         undo_action = self.undo_stack.createUndoAction(self, "&Undo")
         undo_action.setShortcut(QKeySequence.Undo)
@@ -226,7 +231,7 @@ class MainWindow(QMainWindow):
         mb = self.menuBar()
         act = self.actions
         file_menu = mb.addMenu("&File")
-        file_menu.addActions([act["open_audio"], act["open_project"]])
+        file_menu.addActions([act["open_audio"], act["open_project"], act["record"]])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._rebuild_recent()
         file_menu.addSeparator()
@@ -397,6 +402,14 @@ class MainWindow(QMainWindow):
         self.settings.setValue("dirs/export", str(Path(path).parent))
         self.statusBar().showMessage(f"Exported {Path(path).name}", 4000)
         return True
+
+    def record_dialog(self) -> RecordDialog:
+        """Non-modal: when the take is saved, it is opened (and analysed)."""
+        dialog = RecordDialog(self, self._last_dir("audio"), self.input_factory)
+        dialog.accepted.connect(lambda: dialog.saved_path and self.open_path(dialog.saved_path))
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     # --- analysis ---------------------------------------------------------------------------
     def start_analysis(self, settings: AnalysisSettings | None = None) -> bool:
