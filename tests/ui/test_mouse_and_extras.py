@@ -121,3 +121,20 @@ def test_record_without_microphone_says_so(window):
     assert not dialog.recorder.recording and not dialog.record_button.isChecked()
     assert "no audio input device" in dialog.message.text()
     dialog.reject()
+
+
+def test_app_entry_opens_the_file_given_on_the_command_line(qtbot, tone_wav, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from emotrack.ui import app as app_module, main_window
+
+    monkeypatch.setattr(main_window, "default_recovery_dir", lambda: tmp_path / "recovery")
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path))
+    _app, window = app_module.create_window([str(tone_wav)])
+    qtbot.addWidget(window)
+    window.auto_analyse = False
+    window.ask_unsaved = lambda: "discard"
+    qtbot.waitUntil(lambda: window.loader is None, timeout=20_000)
+    assert window.project is not None and window.project.audio.path.endswith("tone.wav")
+    window.worker and window.cancel_analysis(wait=True)

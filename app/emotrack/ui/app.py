@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    from PySide6.QtWidgets import QApplication
-
+def create_window(argv: list[str]):
+    """The application and its main window, showing ``argv[0]`` (or the sample clip)."""
     import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
 
     pg.setConfigOptions(antialias=False, foreground="#a0a4ab")
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -30,6 +29,14 @@ def main(argv: list[str] | None = None) -> int:
             window.open_path(target)
         elif argv:
             window.show_error(f"No such file: {target}")
+        else:
+            window.statusBar().showMessage("Open a voice recording (Ctrl+O) or drop one here")
+    return app, window
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app, _window = create_window(argv)
     return app.exec()
 
 
