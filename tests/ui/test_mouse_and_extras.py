@@ -138,3 +138,22 @@ def test_app_entry_opens_the_file_given_on_the_command_line(qtbot, tone_wav, tmp
     qtbot.waitUntil(lambda: window.loader is None, timeout=20_000)
     assert window.project is not None and window.project.audio.path.endswith("tone.wav")
     window.worker and window.cancel_analysis(wait=True)
+
+
+def test_stacked_view_draws_cumulative_bands(analysed):
+    import numpy as np
+
+    from emotrack.core.keyframes import track_arrays
+
+    window = analysed
+    window.actions["stacked"].trigger()
+    timeline = window.timeline
+    assert timeline.stacked and not timeline.curve_items[0].isVisible()
+    _, values = track_arrays(window.project.keyframes, 6)
+    np.testing.assert_allclose(timeline.stack_tops[-1].yData[1:-1], 1.0, atol=1e-6)
+    np.testing.assert_allclose(timeline.stack_tops[2].yData[1:-1], values[:, :3].sum(axis=1))
+    window.controls.strength_sliders[4].setValue(30)  # live update while stacked
+    _, values = track_arrays(window.project.keyframes, 6)
+    np.testing.assert_allclose(timeline.stack_tops[3].yData[1:-1], values[:, :4].sum(axis=1))
+    window.actions["stacked"].trigger()
+    assert timeline.curve_items[0].isVisible() and not timeline.stack_fills[0].isVisible()

@@ -221,6 +221,9 @@ class MainWindow(QMainWindow):
           "Loop playback over the time span of the selected keyframes")
         self.actions["loop"].setCheckable(True)
         a("fit", "&Zoom to Fit", self.timeline.zoom_to_fit, "F")
+        a("stacked", "&Stacked Emotions", self.timeline.set_stacked, "S",
+          "Show emotions as stacked bands instead of separate curves")
+        self.actions["stacked"].setCheckable(True)
         a("theme", "&Light Theme", self.toggle_theme)
         self.actions["theme"].setCheckable(True)
         a("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, "F1")
@@ -247,7 +250,7 @@ class MainWindow(QMainWindow):
         play = mb.addMenu("&Playback")
         play.addActions([act[n] for n in ("play", "stop", "start", "loop")])
         view = mb.addMenu("&View")
-        view.addAction(act["fit"])
+        view.addActions([act["fit"], act["stacked"]])
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())

@@ -189,6 +189,9 @@ class Timeline(QWidget):
         self.playhead_time = 0.0
         self._drag: dict | None = None
         self._marker_signature: tuple | None = None
+        self.stacked = False  # stacked-area view: emotions as bands that sum to 1
+        self.stack_tops: list[pg.PlotCurveItem] = []
+        self.stack_fills: list[pg.FillBetweenItem] = []
 
         self.header = QLabel(" ")
         self.header.setObjectName("timelineReadout")
@@ -311,6 +314,25 @@ class Timeline(QWidget):
             self.curves_plot.addItem(item)
             self.legend.addItem(item, name.capitalize())
             self.curve_items.append(item)
+        for fill in self.stack_fills:
+            self.curves_plot.removeItem(fill)
+        for top in self.stack_tops:
+            self.curves_plot.removeItem(top)
+        self._stack_base = pg.PlotCurveItem()
+        self.stack_tops, self.stack_fills = [], []
+        lower = self._stack_base
+        for i, name in enumerate(labels):
+            colour = pg.mkColor(label_colour(name, i))
+            top = pg.PlotCurveItem(pen=pg.mkPen(colour.darker(140), width=1))
+            colour.setAlpha(170)
+            fill = pg.FillBetweenItem(lower, top, brush=pg.mkBrush(colour))
+            fill.setZValue(5)
+            for item in (top, fill):
+                item.setVisible(self.stacked)
+                self.curves_plot.addItem(item)
+            self.stack_tops.append(top)
+            self.stack_fills.append(fill)
+            lower = top
 
     def apply_theme(self, theme: Theme) -> None:
         self.theme = theme
@@ -363,9 +385,28 @@ class Timeline(QWidget):
             x, y = np.zeros(0), np.zeros((0, len(project.labels)))
         for j, item in enumerate(self.curve_items):
             item.setData(x, y[:, j])
+        if self.stacked:
+            self._update_stack(x, y)
         self.selection.keep_only(k.id for k in track)
         self._update_markers()
         self._update_header()
+
+    def _update_stack(self, x: np.ndarray, y: np.ndarray) -> None:
+        tops = np.cumsum(y, axis=1)
+        self._stack_base.setData(x, np.zeros(len(x)))
+        for j, top in enumerate(self.stack_tops):
+            top.setData(x, tops[:, j])
+
+    def set_stacked(self, stacked: bool) -> None:
+        """Show emotions as stacked bands (the mix at a glance) or as separate curves."""
+        self.stacked = stacked
+        for item in self.curve_items:
+            item.setVisible(not stacked)
+        for item in self.stack_tops + self.stack_fills:
+            item.setVisible(stacked)
+        if stacked and self.curve_items and self.curve_items[0].xData is not None:
+            x = self.curve_items[0].xData
+            self._update_stack(x, np.stack([item.yData for item in self.curve_items], axis=1))
 
     def _update_markers(self) -> None:
         project = self.project
