@@ -157,3 +157,40 @@ def test_stacked_view_draws_cumulative_bands(analysed):
     np.testing.assert_allclose(timeline.stack_tops[3].yData[1:-1], values[:, :4].sum(axis=1))
     window.actions["stacked"].trigger()
     assert timeline.curve_items[0].isVisible() and not timeline.stack_fills[0].isVisible()
+
+
+def test_playback_pages_a_zoomed_view_to_follow_the_playhead(analysed, clock):
+    window = analysed
+    window.timeline.wave_plot.setXRange(0.0, 1.0, padding=0)
+    window.player.seek(0.5)
+    window.player.play()
+    clock.now += 1.5
+    window.player.tick()
+    t0, t1 = window.timeline.wave_plot.getViewBox().viewRange()[0]
+    assert t0 <= 2.0 <= t1
+    window.player.pause()
+
+
+def test_drop_a_file_opens_it(window, tone_wav, qtbot):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window.auto_analyse = False
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(tone_wav))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.loader is None and window.project is not None, timeout=20_000)
+    assert window.project.audio.path.endswith("tone.wav")
+
+
+def test_layout_recent_files_and_theme_survive_a_restart(analysed, make_window, tone_wav):
+    window = analysed
+    window.set_theme("light")
+    window.docks["history"].hide()
+    window.close()
+    again = make_window()
+    assert again.recent_files()[0] == str(tone_wav.resolve())
+    assert [a.text() for a in again.recent_menu.actions()] == ["tone.wav"]
+    assert again.settings.value("theme") == "light"
+    assert again.docks["history"].isHidden()

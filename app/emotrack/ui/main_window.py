@@ -123,7 +123,7 @@ class MainWindow(QMainWindow):
         }
 
         self.player = player or Player(parent=self)
-        self.player.positionChanged.connect(self.timeline.set_playhead)
+        self.player.positionChanged.connect(self._on_position)
         self.player.error.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.player.playingChanged.connect(lambda on: self.actions["play"].setText("Pause" if on else "Play"))
         self.timeline.seekRequested.connect(self.player.seek)
@@ -474,6 +474,11 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
         self._update_actions()
+
+    def _on_position(self, seconds: float) -> None:
+        self.timeline.set_playhead(seconds)
+        if self.player.playing:
+            self.timeline.ensure_visible(seconds)
 
     # --- edit -------------------------------------------------------------------------------
     def copy_keys(self) -> None:

@@ -460,6 +460,14 @@ class Timeline(QWidget):
         self.wave_playhead.setValue(self.playhead_time)
         self._update_header()
 
+    def ensure_visible(self, time: float) -> None:
+        """Page the view forward/back so ``time`` is on screen (follow playback)."""
+        t0, t1 = self.wave_plot.getViewBox().viewRange()[0]
+        if t0 <= time <= t1:
+            return
+        width = t1 - t0
+        self.wave_plot.setXRange(time - 0.05 * width, time + 0.95 * width, padding=0)
+
     def zoom_to_fit(self) -> None:
         duration = self.project.duration if self.project else 0.0
         self.wave_plot.setXRange(0.0, max(duration, 1.0), padding=0.01)
