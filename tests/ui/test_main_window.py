@@ -291,3 +291,12 @@ def test_window_stays_responsive_while_opening(window, tone_wav, qtbot):
     assert not window.open_path(tone_wav)  # one open at a time
     wait_for_analysis(qtbot, window)
     assert window.project is not None and window.project.keyframes
+
+
+def test_missing_model_is_reported_not_fatal(make_window, tone_wav, tmp_path, qtbot):
+    window = make_window()
+    window.model_dir = str(tmp_path / "no-model")
+    window.open_path(tone_wav)
+    wait_for_analysis(qtbot, window)
+    assert "no-model" in window.last_error and window.project.keyframes == ()
+    assert window.actions["analyse"].isEnabled()

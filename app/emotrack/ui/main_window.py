@@ -426,8 +426,9 @@ class MainWindow(QMainWindow):
         worker.project = self.project
         worker.progress.connect(self._on_progress)
         worker.succeeded.connect(self._on_analysed)
-        worker.failed.connect(lambda message: self.show_error(message))
-        worker.cancelled.connect(lambda: self.statusBar().showMessage("Analysis cancelled", 4000))
+        # Bound methods of this QObject: queued into the GUI thread from the worker.
+        worker.failed.connect(self.show_error)
+        worker.cancelled.connect(self._on_cancelled)
         worker.finished.connect(self._on_worker_finished)
         self.worker = worker
         self.progress.setRange(0, 0)
@@ -446,6 +447,9 @@ class MainWindow(QMainWindow):
         if wait:
             worker.wait()
             self._on_worker_finished()
+
+    def _on_cancelled(self) -> None:
+        self.statusBar().showMessage("Analysis cancelled", 4000)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, 1))
