@@ -14,7 +14,7 @@ import numpy as np
 
 from .core.analysis import WindowProbabilities
 from .core.commands import apply_analysis
-from .core.document import AudioInfo, Project
+from .core.document import AudioInfo, Project, QualityTrack
 from .core.emotions import EMOTIONS
 from .core.settings import AnalysisSettings, HeuristicSettings
 from .core.vad import detect_voice
@@ -24,6 +24,7 @@ from .io.audio import AudioClip, RawFormat, file_sha256, load_audio
 
 if TYPE_CHECKING:
     from .ml.emotion import EmotionModel
+    from .ml.quality.vqscore import QualityEstimator
 
 Progress = Callable[[int, int], None]
 
@@ -39,6 +40,25 @@ def load_emotion_model(model_dir: str | Path | None = None, device: str = "auto"
 
     transformers_logging.disable_progress_bar()  # our own progress goes to stderr
     return EmotionModel.from_pretrained(model_dir, device=device)
+
+
+def load_quality_estimator(model_dir: str | Path | None = None, device: str = "auto") -> "QualityEstimator":
+    from .ml.quality.vqscore import QualityEstimator
+
+    return QualityEstimator.from_pretrained(model_dir, device=device)
+
+
+def score_quality(clip: AudioClip, estimator: "QualityEstimator",
+                  threshold: float | None = None) -> QualityTrack:
+    """VQScore of ``clip`` per frame; ``threshold`` defaults to the model's calibrated one."""
+    score = estimator.score(clip.samples)
+    config = estimator.model.config
+    return QualityTrack(
+        frame_scores=score.frame_scores,
+        hop_seconds=config.hop_length / config.sample_rate,
+        vqscore=score.vqscore,
+        threshold=config.flag_threshold if threshold is None else threshold,
+    )
 
 
 def output_labels(model_labels: Sequence[str]) -> tuple[str, ...]:
@@ -114,11 +134,16 @@ def analyze_file(
     raw: RawFormat | None = None,
     progress: Progress | None = None,
     model_dir: str | Path | None = None,
+    quality: "QualityEstimator | None" = None,
+    quality_threshold: float | None = None,
 ) -> Project:
-    """Load, analyse and keyframe one file: what ``emotrack analyze`` does."""
+    """Load, analyse and keyframe one file: what ``emotrack analyze`` does. With a
+    quality estimator, keys inferred over flagged audio are marked low-confidence."""
     analysis = analysis or AnalysisSettings()
     clip = load_audio(path, channel=channel, raw=raw)
     project = new_project(clip, output_labels(model.labels), analysis, heuristics, model_dir)
+    if quality is not None:
+        project.quality = score_quality(clip, quality, quality_threshold)
     windows = run_analysis(clip, analysis, model, progress)
     apply_analysis(project, windows, analysis).redo(project)
     return project

@@ -26,8 +26,9 @@ def project():
 
 
 def state(p):
-    return (tuple((k.id, k.time, k.values, k.inferred, k.locked, k.source) for k in p.keyframes),
-            p.heuristics, p.analysis, p.windows)
+    return (tuple((k.id, k.time, k.values, k.inferred, k.locked, k.source, k.low_confidence)
+                  for k in p.keyframes),
+            p.heuristics, p.analysis, p.windows, p.quality)
 
 
 def roundtrip(p, command):
@@ -165,3 +166,25 @@ def test_events_fire_on_change(project):
 def test_readout_at_playhead(project):
     text = project.readout_at(3.3)
     assert "%" in text and any(name.capitalize() in text for name in EMOTIONS)
+
+
+def test_keys_over_flagged_audio_are_low_confidence(project):
+    from emotrack.core.document import QualityTrack
+
+    scores = np.full(1000, 0.9)
+    scores[300:500] = 0.2  # 3..5 s is bad audio
+    quality = QualityTrack(scores, 0.01, float(scores.mean()), threshold=0.5)
+    [[start, end]] = quality.regions
+    assert start == pytest.approx(3.0, abs=0.02) and end == pytest.approx(5.0, abs=0.02)
+    command = C.set_quality(project, quality)
+    roundtrip(project, command)
+    low = [k.time for k in project.keyframes if k.low_confidence]
+    assert low == [3.5, 4.5]  # keys whose 1 s span overlaps the flagged 3..5 s
+    edited_id = project.keyframes[3].id
+    C.set_emotion_value(project, edited_id, 0, 0.5).redo(project)
+    C.set_quality(project, quality).redo(project)
+    assert not project.key_by_id(edited_id).low_confidence  # the user's key is trusted
+    C.apply_analysis(project, project.windows, AnalysisSettings()).redo(project)
+    assert [k.time for k in project.keyframes if k.low_confidence] == [4.5]
+    C.set_quality(project, None).redo(project)
+    assert not any(k.low_confidence for k in project.keyframes)

@@ -44,8 +44,20 @@ def test_save_and_load_round_trip(project, tmp_path):
         assert (a.locked, a.source) == (b.locked, b.source)
     np.testing.assert_allclose(loaded.windows.probabilities, project.windows.probabilities, atol=1e-6)
     np.testing.assert_allclose(loaded.voice.segments(), project.voice.segments())
+    assert loaded.quality is None
     data = json.loads(path.read_text())
     assert data["schema_version"] == SCHEMA_VERSION and data["audio"]["path"] == "voice.wav"
+
+
+def test_quality_scores_round_trip(project, tmp_path):
+    from emotrack.core.document import QualityTrack
+
+    scores = np.linspace(-0.2, 0.9, 313)
+    C.set_quality(project, QualityTrack(scores, 0.016, float(scores.mean()), 0.3)).redo(project)
+    loaded = load_project(save_project(project, tmp_path / "q.emotrack"))
+    np.testing.assert_allclose(loaded.quality.frame_scores, scores, atol=1e-4)
+    assert loaded.quality.regions == project.quality.regions
+    assert [k.low_confidence for k in loaded.keyframes] == [k.low_confidence for k in project.keyframes]
 
 
 def test_save_is_atomic_and_leaves_no_temp_files(project, tmp_path, monkeypatch):

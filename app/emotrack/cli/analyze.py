@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..core.project_file import SUFFIX, save_project
-from ..pipeline import analyze_file, load_emotion_model
+from ..pipeline import analyze_file, load_emotion_model, load_quality_estimator
 from . import options
 
 
@@ -21,6 +21,11 @@ def register(subparsers) -> None:
                         help=f"project file to write (default: AUDIO with {SUFFIX})")
     parser.add_argument("--fps", type=int, default=30, choices=(24, 25, 30, 50, 60),
                         help="the project's animation frame rate (default 30)")
+    parser.add_argument("--quality", action="store_true",
+                        help="also score speech quality (VQScore) and mark keyframes over bad audio "
+                             "as low-confidence")
+    parser.add_argument("--quality-threshold", type=float, metavar="T",
+                        help="frame score below which audio is flagged (default: the model's)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     options.add_audio_options(parser)
     options.add_model_options(parser)
@@ -34,11 +39,16 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     heuristics = options.heuristic_settings(args)
     output = Path(args.output) if args.output else Path(args.audio).with_suffix(SUFFIX)
     model = load_emotion_model(args.model, args.device)
+    estimator = load_quality_estimator(device=args.device) if args.quality else None
     progress = None if args.quiet else options.StderrProgress(f"analysing {Path(args.audio).name}")
     project = analyze_file(args.audio, model, analysis, heuristics, channel=args.channel,
-                           raw=options.raw_format(args), progress=progress, model_dir=args.model)
+                           raw=options.raw_format(args), progress=progress, model_dir=args.model,
+                           quality=estimator, quality_threshold=args.quality_threshold)
     project.fps = args.fps
     save_project(project, output)
     if not args.quiet:
-        print(f"wrote {output} ({len(project.keyframes)} keyframes, {project.duration:.1f} s)", file=sys.stderr)
+        flagged = sum(k.low_confidence for k in project.keyframes)
+        note = f", {flagged} over flagged audio" if project.quality is not None else ""
+        print(f"wrote {output} ({len(project.keyframes)} keyframes{note}, {project.duration:.1f} s)",
+              file=sys.stderr)
     return 0

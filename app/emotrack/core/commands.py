@@ -19,12 +19,12 @@ import numpy as np
 
 from ..errors import ParameterError
 from .analysis import WindowProbabilities
-from .document import Project
+from .document import Project, QualityTrack
 from .heuristics import NEUTRAL
 from .keyframes import Keyframe
 from .settings import AnalysisSettings, HeuristicSettings
 
-_FIELDS = ("keyframes", "heuristics", "analysis", "windows")
+_FIELDS = ("keyframes", "heuristics", "analysis", "windows", "quality")
 
 
 @dataclass
@@ -206,3 +206,14 @@ def apply_analysis(project: Project, windows: WindowProbabilities, settings: Ana
     """Install fresh network output and the keys built from it; locked keys survive."""
     return _edit(project, text, analysis=settings, windows=windows,
                  keyframes=project.rekeyed(windows, settings))
+
+
+def set_quality(project: Project, quality: QualityTrack | None,
+                text: str = "Score speech quality", merge_key: str | None = None) -> Command:
+    """Install quality scores (or a new flag threshold); inferred keys over flagged
+    audio become low-confidence, the others lose the mark."""
+    if quality is None:
+        track = tuple(replace(k, low_confidence=False) for k in project.keyframes)
+    else:
+        track = project.marked(project.keyframes, quality=quality)
+    return _edit(project, text, merge_key, quality=quality, keyframes=track)

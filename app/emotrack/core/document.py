@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from . import heuristics
 from .analysis import KeySpec, WindowProbabilities, propose_keyframes
 from .emotions import EMOTIONS, readout
 from .keyframes import IdAllocator, Keyframe, sample_curves, sorted_track
+from .quality_regions import flag_regions, overlaps_flagged
 from .settings import AnalysisSettings, HeuristicSettings
 from .vad import VoiceActivity
 
@@ -36,12 +38,37 @@ class AudioInfo:
     channels: int
 
 
+@dataclass(frozen=True, eq=False)
+class QualityTrack:
+    """Speech quality over the clip: one VQScore frame score every ``hop_seconds``
+    (frame i centred at i * hop_seconds) and the clip's mean score. Audio whose smoothed
+    score falls below ``threshold`` is flagged (see ``quality_regions.flag_regions``)."""
+
+    frame_scores: np.ndarray
+    hop_seconds: float
+    vqscore: float
+    threshold: float
+
+    @property
+    def frame_times(self) -> np.ndarray:
+        return np.arange(len(self.frame_scores)) * self.hop_seconds
+
+    @cached_property
+    def regions(self) -> list[list[float]]:
+        return flag_regions(self.frame_scores, self.frame_times, self.threshold)
+
+    @property
+    def flagged_seconds(self) -> float:
+        return float(sum(end - start for start, end in self.regions))
+
+
 class ProjectEvents(SignalGroup):
     audio = Signal(object)
     keyframes = Signal(object)  # the new track (tuple of Keyframe)
     heuristics = Signal(object)
     analysis = Signal(object)
     windows = Signal(object)
+    quality = Signal(object)
     fps = Signal(int)
 
 
@@ -69,6 +96,7 @@ class Project:
         self.model = model  # model directory used for inference; None = bundled
         self._windows: WindowProbabilities | None = None
         self.voice: VoiceActivity | None = None
+        self._quality: QualityTrack | None = None
         self._keyframes: tuple[Keyframe, ...] = ()
         self.new_id = IdAllocator()
         self.path: Path | None = None  # where the project was last saved/loaded
@@ -123,6 +151,15 @@ class Project:
     def windows(self, value: WindowProbabilities | None) -> None:
         self._windows = value
         self.events.windows.emit(value)
+
+    @property
+    def quality(self) -> QualityTrack | None:
+        return self._quality
+
+    @quality.setter
+    def quality(self, value: QualityTrack | None) -> None:
+        self._quality = value
+        self.events.quality.emit(value)
 
     @property
     def fps(self) -> int:
@@ -200,4 +237,25 @@ class Project:
             key for key in self.keys_from_specs(specs)
             if locked_times.size == 0 or np.min(np.abs(locked_times - key.time)) >= min_gap
         ]
-        return self.blend(locked + fresh, heuristic_settings)
+        return self.marked(self.blend(locked + fresh, heuristic_settings), analysis)
+
+    def marked(
+        self, track: Sequence[Keyframe], analysis: AnalysisSettings | None = None,
+        quality: QualityTrack | None = None,
+    ) -> tuple[Keyframe, ...]:
+        """``track`` with ``low_confidence`` set on inferred keys whose span (the
+        keyframe interval around the key, per its anchor) overlaps flagged audio."""
+        analysis = analysis or self._analysis
+        quality = quality if quality is not None else self._quality
+        regions = quality.regions if quality is not None else []
+        width = analysis.keyframe_interval
+        before = {"start": 0.0, "middle": width / 2, "end": width}[analysis.anchor]
+
+        def low(key: Keyframe) -> bool:
+            start = max(0.0, key.time - before)
+            return key.source == "inferred" and overlaps_flagged(start, start + width, regions)
+
+        return tuple(
+            key if key.low_confidence == low(key) else replace(key, low_confidence=low(key))
+            for key in track
+        )

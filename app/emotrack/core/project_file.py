@@ -19,7 +19,7 @@ from .. import __version__
 from ..errors import EmotrackError, ParameterError, ProjectError
 from .analysis import WindowProbabilities
 from .atomic import write_json_atomic
-from .document import FRAME_RATES, AudioInfo, Project
+from .document import FRAME_RATES, AudioInfo, Project, QualityTrack
 from .emotions import EMOTIONS
 from .keyframes import Keyframe
 from .settings import AnalysisSettings, HeuristicSettings, settings_from_dict, settings_to_dict
@@ -65,6 +65,16 @@ SCHEMA: dict[str, Any] = {
                 "n_samples": {"type": "integer", "minimum": 0},
                 "sample_rate": {"type": "integer", "minimum": 1},
                 "probabilities": {"type": "array", "items": _NUMBER_LIST},
+            },
+        },
+        "quality": {
+            "type": ["object", "null"],
+            "required": ["frame_scores", "hop_seconds", "vqscore", "threshold"],
+            "properties": {
+                "frame_scores": _NUMBER_LIST,
+                "hop_seconds": {"type": "number", "exclusiveMinimum": 0},
+                "vqscore": {"type": "number"},
+                "threshold": {"type": "number", "minimum": -1, "maximum": 1},
             },
         },
         "voiced": {"type": ["array", "null"], "items": {"type": "array", "items": {"type": "number"},
@@ -124,6 +134,7 @@ def project_to_dict(project: Project, relative_to: Path | None = None) -> dict[s
         "heuristics": settings_to_dict(project.heuristics),
         "windows": windows,
         "voiced": [list(s) for s in project.voice.segments()] if project.voice is not None else None,
+        "quality": _quality_to_dict(project.quality),
         "keyframes": [
             {
                 "time": round(k.time, 6),
@@ -135,6 +146,17 @@ def project_to_dict(project: Project, relative_to: Path | None = None) -> dict[s
             }
             for k in project.keyframes
         ],
+    }
+
+
+def _quality_to_dict(quality: QualityTrack | None) -> dict[str, Any] | None:
+    if quality is None:
+        return None
+    return {
+        "frame_scores": np.round(quality.frame_scores, 4).tolist(),
+        "hop_seconds": quality.hop_seconds,
+        "vqscore": round(quality.vqscore, 6),
+        "threshold": quality.threshold,
     }
 
 
@@ -203,6 +225,10 @@ def project_from_dict(data: Any, base_dir: Path | None = None) -> Project:
     project = Project(audio, labels, analysis, heuristic_settings, data.get("fps", 30), data.get("model"))
     if data.get("windows"):
         project.windows = _windows_from_dict(data["windows"], len(labels))
+    if data.get("quality"):
+        q = data["quality"]
+        project.quality = QualityTrack(np.asarray(q["frame_scores"], dtype=np.float64),
+                                       q["hop_seconds"], q["vqscore"], q["threshold"])
     if data.get("voiced") is not None:
         project.voice = _voice_from_segments(data["voiced"], project.duration)
     project.keyframes = [_keyframe_from_dict(i, k, labels, project) for i, k in enumerate(data["keyframes"])]
