@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
         a("cancel", "&Cancel Analysis", self.cancel_analysis, "Esc")
         a("play", "&Play", self.player.toggle, "Space")
         a("stop", "&Stop", self.player.stop, "Shift+Space")
-        a("start", "Go to &Start", lambda: self.player.seek(0.0), "Home")
+        a("start", "|◀ Start", lambda: self.player.seek(0.0), "Home")
         a("loop", "&Loop Selected Keys", self.toggle_loop, "Ctrl+L",
           "Loop playback over the time span of the selected keyframes")
         self.actions["loop"].setCheckable(True)
@@ -258,6 +258,18 @@ class MainWindow(QMainWindow):
         view.addAction(act["theme"])
         help_menu = mb.addMenu("&Help")
         help_menu.addActions([act["shortcuts"], act["about"]])
+
+        bar = self.addToolBar("Transport")
+        bar.setObjectName("toolbar-transport")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonTextOnly)
+        for name in ("open_audio", "save", None, "analyse", None,
+                     "start", "play", "stop", "loop", None, "stacked", "fit"):
+            if name is None:
+                bar.addSeparator()
+            else:
+                bar.addAction(act[name])
+        self.toolbar = bar
 
     # --- document ---------------------------------------------------------------------------
     def push(self, command: Command) -> None:

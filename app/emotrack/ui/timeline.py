@@ -355,11 +355,11 @@ class Timeline(QWidget):
             f" padding: 3px 8px; font-family: monospace; }}")
         self._brushes = {
             "key": pg.mkBrush(theme.key), "locked": pg.mkBrush(theme.key_locked),
-            "selected": pg.mkBrush(theme.key_selected),
+            "selected": pg.mkBrush(theme.accent),
         }
         self._pens = {
             "normal": pg.mkPen(theme.plot_background, width=1),
-            "selected": pg.mkPen(theme.accent, width=2),
+            "selected": pg.mkPen(theme.key_selected, width=2),
             "low": pg.mkPen("#e5484d", width=1.5),
         }
         self._update_markers()
