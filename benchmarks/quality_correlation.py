@@ -11,11 +11,14 @@ wheel run with onnxruntime). Prints Pearson LCC and Spearman SRCC of VQScore and
 DNSMOS against PESQ / STOI / DNSMOS, pooled and per degradation type, and how often the
 clean utterance scores higher than its degraded version.
 
+Items per utterance: 4 noises × 5 SNRs, 3 reverbs, 3 codec settings, 2 clipping
+levels, 2 band limits (30).
+
 Utterances are cut to ``--max-seconds`` (8 s: one DNSMOS window). PESQ, STOI and DNSMOS
 do not depend on the quality model and dominate the run time (DNSMOS ~1-5 s per item on
 a busy 2-core CPU), so ``--cache FILE`` stores them; a rerun for another checkpoint
 only recomputes VQScore. Each utterance's noise draws come from its own seeded
-generator, so items are identical whatever ``--limit``.
+generator, so items are identical whatever ``--limit`` or the condition grid.
 
 Needs the benchmark extra: pesq, pystoi, speechmos, onnxruntime, scipy.
 """
@@ -26,6 +29,7 @@ import argparse
 import json
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,11 +41,11 @@ from emotrack.core import degrade  # noqa: E402
 from emotrack.core.quality_regions import smooth  # noqa: E402
 
 SAMPLE_RATE = 16000
-SNRS_DB = (-5, 0, 5, 10, 20, 30)
-RT60S = (0.2, 0.4, 0.7, 1.2)
-CODECS = (("opus", 6000), ("opus", 12000), ("mp3", 8000), ("mp3", 16000))
-CLIP_FRACTIONS = (0.3, 0.1, 0.03)
-BANDS_HZ = ((0, 2000), (0, 4000), (300, 3400))
+SNRS_DB = (-5, 0, 10, 20, 30)
+RT60S = (0.2, 0.5, 1.2)
+CODECS = (("opus", 6000), ("opus", 12000), ("mp3", 8000))
+CLIP_FRACTIONS = (0.1, 0.03)
+BANDS_HZ = ((0, 2000), (300, 3400))
 
 
 class DNSMOS:
@@ -77,24 +81,34 @@ class DNSMOS:
         return float(np.mean(self.OVRL_POLYNOMIAL(raw[:, 2])))
 
 
-def degradations(clean: np.ndarray, others: list[np.ndarray], rng: np.random.Generator
+def degradations(clean: np.ndarray, others: list[np.ndarray], seed: list[int]
                  ) -> list[tuple[str, str, Callable[[], np.ndarray]]]:
-    """(type, condition, make) for every degraded version of ``clean``."""
+    """(type, condition, make) for every degraded version of ``clean``.
+
+    Each item draws from its own generator seeded by ``seed`` + the item's name, so an
+    item is the same whatever other items are computed (the cache relies on it).
+    """
     n = clean.size
+
+    def rng_for(kind: str, condition: str) -> np.random.Generator:
+        return np.random.default_rng([*seed, zlib.crc32(f"{kind}|{condition}".encode())])
+
     noises = {
-        "white": lambda: degrade.white_noise(n, rng),
-        "pink": lambda: degrade.pink_noise(n, rng),
-        "babble": lambda: degrade.babble_noise(others, n, rng),
-        "speech_shaped": lambda: degrade.speech_shaped_noise(clean, n, rng),
+        "white": lambda rng: degrade.white_noise(n, rng),
+        "pink": lambda rng: degrade.pink_noise(n, rng),
+        "babble": lambda rng: degrade.babble_noise(others, n, rng),
+        "speech_shaped": lambda rng: degrade.speech_shaped_noise(clean, n, rng),
     }
     items: list[tuple[str, str, Callable[[], np.ndarray]]] = []
     for kind, make_noise in noises.items():
         for snr in SNRS_DB:
-            items.append((kind, f"{snr} dB",
-                          lambda m=make_noise, s=snr: degrade.mix_at_snr(clean, m(), s)))
+            rng = rng_for(kind, f"{snr} dB")
+            items.append((kind, f"{snr} dB", lambda m=make_noise, s=snr, g=rng:
+                          degrade.mix_at_snr(clean, m(g), s)))
     for rt60 in RT60S:
+        rng = rng_for("reverb", f"RT60 {rt60} s")
         items.append(("reverb", f"RT60 {rt60} s",
-                      lambda r=rt60: degrade.reverberate(clean, r, rng)))
+                      lambda r=rt60, g=rng: degrade.reverberate(clean, r, g)))
     for codec, bitrate in CODECS:
         items.append((codec, f"{bitrate // 1000} kbit/s",
                       lambda c=codec, b=bitrate: degrade.codec_round_trip(clean, c, b)))
@@ -137,7 +151,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clean", type=Path, required=True, help="clean speech folder")
     parser.add_argument("--model", type=Path, default=None, help="quality model folder")
-    parser.add_argument("--limit", type=int, default=20, help="held-out utterances to use")
+    parser.add_argument("--limit", type=int, default=12, help="held-out utterances to use")
     parser.add_argument("--max-seconds", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None,
@@ -169,14 +183,13 @@ def main() -> int:
         clean = utterances[index]
         others = [u for j, u in enumerate(utterances) if j != index]
         name = held_out[index].name
-        rng = np.random.default_rng([args.seed, index])
         clean_vq = estimator.score(clean)
         clean_frames.append(smooth(clean_vq.frame_scores, 6))
         prefix = f"{name}|{args.max_seconds}|{args.seed}"
         if f"{prefix}|clean" not in cache:
             cache[f"{prefix}|clean"] = {"dnsmos": dnsmos.ovrl(clean)}
         clean_dns = cache[f"{prefix}|clean"]["dnsmos"]
-        for kind, condition, make in degradations(clean, others, rng):
+        for kind, condition, make in degradations(clean, others, [args.seed, index]):
             degraded = make()
             vq = estimator.score(degraded).vqscore
             key = f"{prefix}|{kind}|{condition}"

@@ -21,6 +21,11 @@ from emotrack.ml.quality.vqscore import (
 from .conftest import harmonic_speech
 
 
+def codebook_for(config: VQScoreConfig) -> CosineCodebook:
+    return CosineCodebook(config.codebook_size, config.codebook_dim, config.ema_decay,
+                          config.kmeans_iterations, config.commitment_weight)
+
+
 def test_forward_shapes_and_losses(tiny_config):
     model = VQScoreModel(tiny_config).train()
     batch = torch.from_numpy(np.stack([harmonic_speech(1.0, s) for s in range(3)]))
@@ -60,7 +65,7 @@ def test_frame_scores_are_cosines_of_nearest_codes(tiny_model):
 
 
 def test_kmeans_init_on_first_training_batch(tiny_config):
-    codebook = CosineCodebook(tiny_config).train()
+    codebook = codebook_for(tiny_config).train()
     assert not bool(codebook.initialized)
     latents = torch.randn(2, tiny_config.codebook_dim, 50)
     codebook(latents)
@@ -81,7 +86,7 @@ def test_cosine_kmeans_separates_clear_clusters():
 
 
 def test_ema_update_moves_codebook_and_eval_does_not(tiny_config):
-    codebook = CosineCodebook(tiny_config).train()
+    codebook = codebook_for(tiny_config).train()
     codebook(torch.randn(2, tiny_config.codebook_dim, 40))
     before = codebook.embed.clone()
     codebook(torch.randn(2, tiny_config.codebook_dim, 40) + 2.0)

@@ -173,12 +173,12 @@ class CosineCodebook(nn.Module):
     Codes and inputs are L2-normalised, so the nearest code is the one of highest cosine.
     """
 
-    def __init__(self, config: VQScoreConfig):
+    def __init__(self, size: int, dim: int, ema_decay: float, kmeans_iterations: int,
+                 commitment_weight: float):
         super().__init__()
-        self.decay = config.ema_decay
-        self.kmeans_iterations = config.kmeans_iterations
-        self.commitment_weight = config.commitment_weight
-        size, dim = config.codebook_size, config.codebook_dim
+        self.decay = ema_decay
+        self.kmeans_iterations = kmeans_iterations
+        self.commitment_weight = commitment_weight
         self.register_buffer("embed", F.normalize(torch.randn(size, dim), dim=1))
         self.register_buffer("embed_sum", self.embed.clone())
         self.register_buffer("cluster_size", torch.zeros(size))
@@ -208,7 +208,9 @@ class CosineCodebook(nn.Module):
         """Quantise [batch, dim, frames] latents.
 
         Returns ``quantized`` (straight-through, [batch, dim, frames]), ``indices``
-        [batch, frames], ``frame_cosine`` [batch, frames] = cos(z_t, zq_t), and
+        [batch, frames], ``frame_cosine`` [batch, frames] = cos(z_t, zq_t),
+        ``code_similarity`` [batch, frames, codes] (cosine to every code, differentiable
+        in z: the enhancer's adversarial training uses it as logits), and
         ``commitment_loss`` (MSE between normalised z and the stop-gradient code).
         """
         batch, dim, frames = latents.shape
@@ -227,6 +229,7 @@ class CosineCodebook(nn.Module):
             "quantized": straight_through.reshape(batch, frames, dim).transpose(1, 2),
             "indices": indices.reshape(batch, frames),
             "frame_cosine": frame_cosine.reshape(batch, frames),
+            "code_similarity": similarity.reshape(batch, frames, -1),
             "commitment_loss": commitment,
         }
 
@@ -238,7 +241,9 @@ class VQScoreModel(nn.Module):
         super().__init__()
         self.config = config
         self.encoder = VQScoreEncoder(config)
-        self.quantizer = CosineCodebook(config)
+        self.quantizer = CosineCodebook(config.codebook_size, config.codebook_dim,
+                                        config.ema_decay, config.kmeans_iterations,
+                                        config.commitment_weight)
         self.decoder = VQScoreDecoder(config)
 
     def forward(self, waveform: torch.Tensor) -> dict[str, torch.Tensor]:
