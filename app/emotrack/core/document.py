@@ -206,9 +206,9 @@ class Project:
             return track
         raw = np.array([k.inferred if (k.inferred is not None and not k.locked) else k.values
                         for k in track])
-        blended = heuristics.apply(raw, settings)
+        blended = heuristics.apply(raw, settings).tolist()
         return tuple(
-            key if key.locked or key.inferred is None else replace(key, values=tuple(row))
+            key if key.locked or key.inferred is None else key.with_values(tuple(row))
             for key, row in zip(track, blended)
         )
 

@@ -48,6 +48,15 @@ class Keyframe:
     def vector(self) -> np.ndarray:
         return np.asarray(self.values)
 
+    def with_values(self, values: tuple[float, ...]) -> "Keyframe":
+        """A copy with new ``values``, skipping validation: for values the heuristics
+        computed (finite, >= 0), where re-validating hundreds of keys per slider step
+        would cost more than the blend itself."""
+        copy = object.__new__(Keyframe)
+        copy.__dict__.update(self.__dict__)
+        object.__setattr__(copy, "values", values)
+        return copy
+
     def edited(self, values: Sequence[float]) -> "Keyframe":
         """The user set these values: the key becomes edited and locked."""
         return replace(self, values=tuple(values), locked=True, source="edited")
