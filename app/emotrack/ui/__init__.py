@@ -1,6 +1,2 @@
 """The Qt layer (napari ``_qt``-style): widgets observe the core's evented ``Project`` and
 change it only through undoable core commands. Nothing here holds business logic."""
-
-from ._refcount_guard import install as _install_refcount_guard
-
-_install_refcount_guard()
