@@ -6,6 +6,7 @@ and the GUI imports this module without paying for torch until a model is loaded
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ import numpy as np
 from .core.analysis import WindowProbabilities
 from .core.commands import apply_analysis
 from .core.document import AudioInfo, Project, QualityTrack
-from .core.emotions import EMOTIONS
+from .core.emotions import EMOTIONS, canonical_labels
 from .core.settings import AnalysisSettings, HeuristicSettings
 from .core.vad import detect_voice
 from .core.windowing import window_starts
@@ -66,6 +67,20 @@ def output_labels(model_labels: Sequence[str]) -> tuple[str, ...]:
     return EMOTIONS + tuple(label for label in model_labels if label not in EMOTIONS)
 
 
+def checkpoint_labels(model_dir: str | Path | None) -> tuple[str, ...]:
+    """Project labels of a checkpoint folder, read from its config.json without loading
+    torch, so a project can be created with the right curves before the model loads."""
+    from .resources import default_emotion_model_dir
+
+    config_path = Path(model_dir or default_emotion_model_dir()) / "config.json"
+    try:
+        id2label = json.loads(config_path.read_text(encoding="utf-8"))["id2label"]
+        names = canonical_labels(id2label[key] for key in sorted(id2label, key=int))
+    except (OSError, ValueError, KeyError, TypeError):
+        return EMOTIONS  # loading the model later reports what is wrong with it
+    return output_labels(names)
+
+
 def _to_project_columns(probabilities: np.ndarray, model_labels: Sequence[str]) -> np.ndarray:
     """Place model columns under the project labels; emotions the model lacks stay 0."""
     labels = output_labels(model_labels)
@@ -107,13 +122,15 @@ def run_analysis(
 
 def new_project(
     clip: AudioClip,
-    labels: Sequence[str] = EMOTIONS,
+    labels: Sequence[str] | None = None,
     analysis: AnalysisSettings | None = None,
     heuristics: HeuristicSettings | None = None,
     model_dir: str | Path | None = None,
 ) -> Project:
-    """An empty project for ``clip`` with its voice activity detected."""
+    """An empty project for ``clip`` with its voice activity detected. ``labels``
+    default to those of the checkpoint in ``model_dir`` (the bundled one if None)."""
     analysis = analysis or AnalysisSettings()
+    labels = labels if labels is not None else checkpoint_labels(model_dir)
     # A clip recorded in the app has no file yet: it gets one when the project is saved.
     info = AudioInfo(
         path=str(Path(clip.path).resolve()) if clip.path else "",

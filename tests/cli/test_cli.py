@@ -414,3 +414,31 @@ def test_installed_entry_point(analyzed, tmp_path):
     assert bad.returncode == 2
     assert_one_line_error(bad.returncode, bad.stderr, "--fps")
     assert bad.stdout == ""
+
+
+def test_extra_model_labels_become_extra_curves(tmp_path, tone_wav):
+    """A checkpoint with a label outside the six keeps it as a seventh curve."""
+    from transformers import Wav2Vec2Config, Wav2Vec2ForSequenceClassification
+
+    from emotrack.io.audio import load_audio
+    from emotrack.pipeline import new_project
+
+    id2label = {0: "neu", 1: "surprised", 2: "ang", 3: "hap", 4: "sad"}
+    config = Wav2Vec2Config(
+        conv_dim=(16, 16), conv_kernel=(10, 3), conv_stride=(5, 4), hidden_size=32,
+        num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4, classifier_proj_size=16, num_labels=5,
+        id2label=id2label, label2id={v: k for k, v in id2label.items()},
+    )
+    model_dir = tmp_path / "five_labels"
+    Wav2Vec2ForSequenceClassification(config).save_pretrained(model_dir)
+    expected = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprised")
+    assert new_project(load_audio(tone_wav), model_dir=model_dir).labels == expected
+    out = tmp_path / "p.emotrack"
+    assert main(["analyze", str(tone_wav), "-o", str(out), "--model", str(model_dir), "-q"]) == 0
+    project = load_project(out)
+    assert project.labels == expected
+    values = np.array([k.values for k in project.keyframes])
+    assert np.allclose(values.sum(axis=1), 1.0)
+    assert np.all(values[:, 1] == 0) and np.all(values[:, 2] == 0)  # disgust, fear: not in the model
+    assert np.all(values[:, 6] > 0)  # the extra label carries probability
