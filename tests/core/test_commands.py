@@ -188,3 +188,13 @@ def test_keys_over_flagged_audio_are_low_confidence(project):
     assert [k.time for k in project.keyframes if k.low_confidence] == [4.5]
     C.set_quality(project, None).redo(project)
     assert not any(k.low_confidence for k in project.keyframes)
+
+
+def test_change_fps_is_undoable_and_validated(project):
+    command = C.change_fps(project, 24)
+    command.redo(project)
+    assert project.fps == 24
+    command.undo(project)
+    assert project.fps == 30
+    with pytest.raises(ParameterError, match="fps must be one of"):
+        C.change_fps(project, 23)

@@ -19,12 +19,12 @@ import numpy as np
 
 from ..errors import ParameterError
 from .analysis import WindowProbabilities
-from .document import Project, QualityTrack
+from .document import FRAME_RATES, Project, QualityTrack
 from .heuristics import NEUTRAL
 from .keyframes import Keyframe
 from .settings import AnalysisSettings, HeuristicSettings
 
-_FIELDS = ("keyframes", "heuristics", "analysis", "windows", "quality")
+_FIELDS = ("keyframes", "heuristics", "analysis", "windows", "quality", "fps")
 
 
 @dataclass
@@ -217,3 +217,10 @@ def set_quality(project: Project, quality: QualityTrack | None,
     else:
         track = project.marked(project.keyframes, quality=quality)
     return _edit(project, text, merge_key, quality=quality, keyframes=track)
+
+
+def change_fps(project: Project, fps: int) -> Command:
+    """The project's animation frame rate (ruler, snapping, default export rate)."""
+    if fps not in FRAME_RATES:
+        raise ParameterError(f"fps must be one of {', '.join(map(str, FRAME_RATES))}, got {fps}")
+    return _edit(project, f"Frame rate {fps} fps", fps=fps)
