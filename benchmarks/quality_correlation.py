@@ -178,6 +178,7 @@ def main() -> int:
     rows: list[dict] = []
     pairs_vq, pairs_dns = [], []
     clean_frames: list[np.ndarray] = []
+    heavy_frames: list[np.ndarray] = []  # white/babble at -5 and 0 dB SNR
     started = time.monotonic()
     for index in used:
         clean = utterances[index]
@@ -191,7 +192,10 @@ def main() -> int:
         clean_dns = cache[f"{prefix}|clean"]["dnsmos"]
         for kind, condition, make in degradations(clean, others, [args.seed, index]):
             degraded = make()
-            vq = estimator.score(degraded).vqscore
+            scored = estimator.score(degraded)
+            vq = scored.vqscore
+            if kind in ("white", "babble") and condition in ("-5 dB", "0 dB"):
+                heavy_frames.append(smooth(scored.frame_scores, 6))
             key = f"{prefix}|{kind}|{condition}"
             if key not in cache:
                 pesq_wb, stoi_score = intrusive_scores(clean, degraded)
@@ -236,6 +240,13 @@ def main() -> int:
     frames = np.concatenate(clean_frames)
     print("clean held-out frame scores (smoothed 0.1 s): "
           + ", ".join(f"p{q} {np.percentile(frames, q):.3f}" for q in (1, 2, 5, 10, 50)))
+    # Flagging threshold: the 5th percentile of clean frames, i.e. 5 % of clean frames
+    # fall below it before the minimum-duration rule.
+    threshold = float(np.percentile(frames, 5))
+    heavy = np.concatenate(heavy_frames)
+    print(f"suggested flag_threshold {threshold:.3f}: frames below it: clean "
+          f"{100 * np.mean(frames < threshold):.1f} %, white/babble at -5/0 dB "
+          f"{100 * np.mean(heavy < threshold):.1f} %")
     for kind in ("white", "babble"):
         for snr in (0, 10):
             picked = [r["vqscore"] for r in rows if r["type"] == kind

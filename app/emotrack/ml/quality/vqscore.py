@@ -200,8 +200,9 @@ class CosineCodebook(nn.Module):
         sums = torch.zeros_like(self.embed).index_add_(0, indices, unit_vectors)
         self.cluster_size.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         self.embed_sum.mul_(self.decay).add_(sums, alpha=1 - self.decay)
-        # Dividing by the cluster size would not change the direction; unused codes decay
-        # in norm only and keep their direction.
+        # Dividing by the cluster size would not change the direction. An unused code's
+        # sum shrinks but keeps its direction; after ~400 unused steps it underflows to
+        # zero and the code (cosine 0 to everything) is effectively retired.
         self.embed.copy_(F.normalize(self.embed_sum, dim=1))
 
     def forward(self, latents: torch.Tensor) -> dict[str, torch.Tensor]:
