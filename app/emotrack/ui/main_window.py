@@ -15,7 +15,7 @@ from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
-    QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+    QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
     QScrollArea, QTableWidget, QTableWidgetItem, QToolButton, QUndoView, QVBoxLayout, QWidget,
 )
 
@@ -29,11 +29,12 @@ from . import undo
 from .controls import EmotionControls
 from .inspector import Inspector
 from .playback import Player
+from .quality_lane import QualityLane
 from .record import RecordDialog, sounddevice_input
 from .selection import Selection
 from .theme import THEMES, apply_theme
 from .timeline import Timeline
-from .worker import AnalysisWorker, OpenWorker
+from .worker import AnalysisWorker, OpenWorker, QualityWorker, quality_model_available
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.aiff *.aif);;All files (*)"
 PROJECT_FILTER = "Emotrack project (*.emotrack);;All files (*)"
@@ -93,7 +94,8 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, recovery_dir: str | Path | None = None,
                  player: Player | None = None, model_dir: str | Path | None = None,
                  autosave_seconds: int = 60, auto_analyse: bool = True,
-                 input_factory=sounddevice_input) -> None:
+                 input_factory=sounddevice_input, quality_model_dir: str | Path | None = None,
+                 auto_quality: bool | None = None) -> None:
         super().__init__()
         self.input_factory = input_factory  # microphone stream factory (tests inject one)
         self.settings = settings or QSettings("Emotrack", "Emotrack")
@@ -145,6 +147,7 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self._make_menus()
+        self._init_quality(quality_model_dir, auto_analyse if auto_quality is None else auto_quality)
         self.setAcceptDrops(True)
         self.resize(1440, 860)
         geometry = self.settings.value("window/geometry")
@@ -245,7 +248,7 @@ class MainWindow(QMainWindow):
         edit.addActions([act["undo"], act["redo"]])
         edit.addSeparator()
         edit.addActions([act[n] for n in ("copy", "paste", "delete", "select_all", "add_key", "lock")])
-        analysis = mb.addMenu("&Analysis")
+        analysis = self.analysis_menu = mb.addMenu("&Analysis")
         analysis.addActions([act["analyse"], act["cancel"]])
         play = mb.addMenu("&Playback")
         play.addActions([act[n] for n in ("play", "stop", "start", "loop")])
@@ -256,7 +259,7 @@ class MainWindow(QMainWindow):
             view.addAction(dock.toggleViewAction())
         view.addSeparator()
         view.addAction(act["theme"])
-        help_menu = mb.addMenu("&Help")
+        help_menu = self.help_menu = mb.addMenu("&Help")
         help_menu.addActions([act["shortcuts"], act["about"]])
 
         bar = self.addToolBar("Transport")
@@ -290,6 +293,7 @@ class MainWindow(QMainWindow):
                                   16_000 if clip is None else clip.sample_rate, envelope)
         self.inspector.set_project(project)
         self.controls.set_project(project)
+        self._quality_set_project(project)
         self.clipboard = []
         self._update_title()
         self._update_actions()
@@ -334,6 +338,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {loader.path.name} ({clip.duration:.1f} s)", 5000)
             if self.auto_analyse:
                 self.start_analysis()
+            if self.auto_quality and self.quality_available():
+                self.start_quality()
         else:
             self.statusBar().showMessage(f"Opened project {loader.path.name}", 5000)
 
@@ -493,8 +499,115 @@ class MainWindow(QMainWindow):
 
     def _on_position(self, seconds: float) -> None:
         self.timeline.set_playhead(seconds)
+        self.quality_lane.set_playhead(seconds)
         if self.player.playing:
             self.timeline.ensure_visible(seconds)
+
+    # --- speech quality (issue 4): lane, status, threshold, batch report ----------------
+    def _init_quality(self, model_dir, auto: bool) -> None:
+        self.quality_model_dir = str(model_dir) if model_dir else None  # None = bundled
+        self.auto_quality = auto
+        self.quality_worker: QualityWorker | None = None
+        self.quality_report = None
+        self._quality_project: Project | None = None
+        self.quality_lane = QualityLane(self.timeline, self.push)
+        self.quality_label = QLabel("")
+        self.quality_label.setToolTip("Speech quality (VQScore) of the clip and how much of it "
+                                      "is flagged as degraded")
+        self.threshold_box = self.quality_lane.make_threshold_box()
+        sb = self.statusBar()
+        sb.insertPermanentWidget(0, self.quality_label)
+        sb.insertPermanentWidget(1, self.threshold_box)
+        a = self._action
+        a("score_quality", "Score Speech &Quality", lambda: self.start_quality(), "Ctrl+Shift+Q",
+          "Score the clip's speech quality (VQScore) and flag degraded audio")
+        a("quality_report", "&Quality Report…", self.open_quality_report, None,
+          "Score every audio file in a folder: table, histogram, CSV export")
+        self.analysis_menu.addSeparator()
+        self.analysis_menu.addAction(self.actions["score_quality"])
+        tools = QMenu("&Tools", self)
+        self.menuBar().insertMenu(self.help_menu.menuAction(), tools)
+        tools.addAction(self.actions["quality_report"])
+        self.tools_menu = tools
+        self._show_quality(None)
+
+    def quality_available(self) -> bool:
+        return quality_model_available(self.quality_model_dir)
+
+    def _quality_set_project(self, project: Project | None) -> None:
+        if self._quality_project is not None:
+            self._quality_project.events.quality.disconnect(self._show_quality)
+        self._quality_project = project
+        if project is not None:
+            project.events.quality.connect(self._show_quality)
+        self.quality_lane.set_project(project)
+        self._show_quality(None if project is None else project.quality)
+
+    def _show_quality(self, quality) -> None:
+        if quality is not None:
+            self.quality_label.setText(f"VQScore {quality.vqscore:.3f} · "
+                                       f"{quality.flagged_seconds:.1f} s flagged")
+        elif self.project is not None and not self.quality_available():
+            self.quality_label.setText("Quality: no model")
+        else:
+            self.quality_label.setText("")
+        self.threshold_box.setVisible(quality is not None)
+
+    def start_quality(self) -> bool:
+        """Score the clip's speech quality in a worker thread (one undo step when done)."""
+        if self.project is None or self.clip is None:
+            self.statusBar().showMessage("Open an audio file first", 4000)
+            return False
+        if self.quality_worker is not None:
+            return False
+        if not self.quality_available():
+            self._show_quality(self.project.quality)
+            self.statusBar().showMessage(
+                "No speech-quality model is installed; the quality lane is unavailable", 8000)
+            return False
+        threshold = None if self.project.quality is None else self.project.quality.threshold
+        worker = QualityWorker(self.clip, self.quality_model_dir, threshold, self)
+        worker.project = self.project
+        worker.succeeded.connect(self._on_quality_scored)
+        worker.failed.connect(self.show_error)
+        worker.finished.connect(self._on_quality_finished)
+        self.quality_worker = worker
+        self.quality_label.setText("Scoring quality…")
+        self._update_quality_actions()
+        worker.start()
+        return True
+
+    def _on_quality_scored(self, track) -> None:
+        worker = self.quality_worker
+        if worker is None or worker.project is not self.project or self.project is None:
+            return
+        self.push(commands.set_quality(self.project, track))
+        self.statusBar().showMessage(f"Speech quality {track.vqscore:.3f}; "
+                                     f"{track.flagged_seconds:.1f} s flagged", 5000)
+
+    def _on_quality_finished(self) -> None:
+        worker, self.quality_worker = self.quality_worker, None
+        if worker is not None:
+            worker.wait()
+            worker.deleteLater()
+        self._show_quality(None if self.project is None else self.project.quality)
+        self._update_quality_actions()
+
+    def _update_quality_actions(self) -> None:
+        if hasattr(self, "quality_worker"):
+            self.actions["score_quality"].setEnabled(
+                self.project is not None and self.clip is not None and self.quality_worker is None)
+
+    def open_quality_report(self):
+        """Non-modal batch report; double-clicking a row opens that file here."""
+        from .quality_report import QualityReport
+
+        if self.quality_report is None:
+            self.quality_report = QualityReport(self.quality_model_dir, self._last_dir("audio"), self)
+            self.quality_report.openRequested.connect(self.open_path)
+        self.quality_report.show()
+        self.quality_report.raise_()
+        return self.quality_report
 
     # --- edit -------------------------------------------------------------------------------
     def copy_keys(self) -> None:
@@ -658,6 +771,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             apply_theme(app, theme)
         self.timeline.apply_theme(theme)
+        self.quality_lane.apply_theme(theme)
         self.actions["theme"].setChecked(name == "light")
         self.settings.setValue("theme", name)
 
@@ -683,6 +797,7 @@ class MainWindow(QMainWindow):
             self.actions[name].setEnabled(has_doc)
         self.actions["analyse"].setEnabled(has_doc and self.clip is not None and not running)
         self.actions["cancel"].setEnabled(running)
+        self._update_quality_actions()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -702,6 +817,10 @@ class MainWindow(QMainWindow):
         self.cancel_analysis(wait=True)
         if self.loader is not None:
             self.loader.wait()
+        if self.quality_worker is not None:
+            self.quality_worker.wait()
+        if self.quality_report is not None:
+            self.quality_report.close()  # stops its batch worker
         self.autosave_timer.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())

@@ -113,3 +113,57 @@ class OpenWorker(QThread):
             self.failed.emit(f"Cannot open {self.path.name}: {type(error).__name__}: {error}")
         else:
             self.succeeded.emit(project, clip, envelope, warning)
+
+
+# --- speech quality --------------------------------------------------------------------
+_quality_cache: dict[str, Any] = {}
+
+
+def quality_model_available(model_dir) -> bool:
+    """Cheap check (no torch import) that a quality model directory looks complete."""
+    from pathlib import Path
+
+    if model_dir is None:
+        from emotrack.resources import resource_path
+
+        model_dir = resource_path("models", "quality")
+    model_dir = Path(model_dir)
+    return (model_dir / "config.json").is_file() and (model_dir / "model.safetensors").is_file()
+
+
+def cached_quality_estimator(model_dir: str | None):
+    from emotrack.pipeline import load_quality_estimator  # torch loads here
+
+    key = str(model_dir or "")
+    with _model_lock:
+        if key not in _quality_cache:
+            _quality_cache[key] = load_quality_estimator(model_dir)
+        return _quality_cache[key]
+
+
+class QualityWorker(QThread):
+    """VQScore of one clip off the GUI thread (``threshold`` None = the model's)."""
+
+    succeeded = Signal(object)  # QualityTrack
+    failed = Signal(str)
+
+    def __init__(self, clip, model_dir: str | None = None, threshold: float | None = None,
+                 parent=None) -> None:
+        super().__init__(parent)
+        self.clip = clip
+        self.model_dir = model_dir
+        self.threshold = threshold
+        self.project = None  # the document it was started for (set by the window)
+
+    def run(self) -> None:  # worker thread
+        from emotrack.errors import EmotrackError
+        from emotrack.pipeline import score_quality
+
+        try:
+            track = score_quality(self.clip, cached_quality_estimator(self.model_dir), self.threshold)
+        except EmotrackError as error:
+            self.failed.emit(str(error))
+        except Exception as error:  # noqa: BLE001 - must reach the user
+            self.failed.emit(f"quality scoring failed: {type(error).__name__}: {error}")
+        else:
+            self.succeeded.emit(track)

@@ -1,0 +1,201 @@
+"""Speech quality in the app: the lane, the threshold, the status bar, the batch report."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import soundfile as sf
+from PySide6.QtCore import Qt
+
+SAMPLE_RATE = 16_000
+
+
+def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
+    phase = 2 * np.pi * np.cumsum(140 + 30 * np.sin(2 * np.pi * 0.7 * t)) / SAMPLE_RATE
+    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
+    envelope = np.clip(np.sin(2 * np.pi * 3.0 * t), 0, None) ** 0.5
+    return (0.25 * voiced * envelope + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_quality_model_dir(tmp_path_factory):
+    """A random-init VQScore model saved like the bundled one (real loading and scoring)."""
+    import torch
+
+    from emotrack.ml.quality.vqscore import VQScoreConfig, VQScoreModel
+
+    torch.manual_seed(0)
+    config = VQScoreConfig(hidden_channels=(16, 16, 8, 8), codebook_size=16, codebook_dim=8,
+                           kmeans_iterations=3, flag_threshold=0.3)
+    directory = tmp_path_factory.mktemp("quality-model")
+    VQScoreModel(config).save_pretrained(directory)
+    return directory
+
+
+def wait_all(qtbot, window, timeout: int = 30_000) -> None:
+    qtbot.waitUntil(lambda: window.loader is None and window.worker is None
+                    and window.quality_worker is None, timeout=timeout)
+
+
+@pytest.fixture
+def scored(make_window, tiny_quality_model_dir, tone_wav, qtbot):
+    window = make_window(quality_model_dir=tiny_quality_model_dir)
+    assert window.open_path(tone_wav)
+    wait_all(qtbot, window)
+    assert window.project.quality is not None, window.last_error
+    assert window.project.keyframes, window.last_error
+    return window
+
+
+def assert_regions(lane, regions) -> None:
+    drawn = np.asarray(lane.drawn_regions(), dtype=float).reshape(-1, 2)
+    np.testing.assert_allclose(drawn, np.asarray(regions, dtype=float).reshape(-1, 2))
+
+
+def drag_threshold(lane, values) -> None:
+    """What a mouse drag of the threshold line does: moves, then one finish."""
+    line = lane.threshold_line
+    for value in values:
+        line.setValue(value)
+        line.sigDragged.emit(line)
+    line.sigPositionChangeFinished.emit(line)
+
+
+def test_scoring_draws_the_lane_and_status(scored):
+    window, lane = scored, scored.quality_lane
+    quality = window.project.quality
+    assert quality.threshold == pytest.approx(0.3)  # the model's calibrated default
+    x, y = lane.score_item.getData()
+    np.testing.assert_allclose(x, quality.frame_times)
+    np.testing.assert_allclose(y, quality.frame_scores)
+    assert_regions(lane, quality.regions)
+    assert lane.threshold_line.value() == pytest.approx(quality.threshold)
+    assert lane.plot.isVisible()
+    assert f"VQScore {quality.vqscore:.3f}" in window.quality_label.text()
+    assert "flagged" in window.quality_label.text()
+    assert window.threshold_box.isVisible() and window.threshold_box.value() == pytest.approx(0.3)
+    assert "Score speech quality" in [window.undo_stack.text(i) for i in range(window.undo_stack.count())]
+
+
+def test_threshold_drag_flags_audio_marks_keys_and_undoes_in_one_step(scored):
+    window, lane = scored, scored.quality_lane
+    project = window.project
+    scores = project.quality.frame_scores
+    before_keys, before_quality = project.keyframes, project.quality
+    count = window.undo_stack.count()
+
+    high = float(scores.max()) + 0.01  # everything below it: all audio flagged
+    drag_threshold(lane, np.linspace(before_quality.threshold, high, 5))
+    assert window.undo_stack.count() == count + 1  # the whole drag is one step
+    quality = project.quality
+    assert quality.threshold == pytest.approx(high)
+    assert quality.flagged_seconds > 0.9 * project.duration
+    assert_regions(lane, quality.regions)
+    assert all(k.low_confidence for k in project.keyframes if k.source == "inferred")
+    assert f"{quality.flagged_seconds:.1f} s flagged" in window.quality_label.text()
+    assert window.threshold_box.value() == pytest.approx(round(high, 2))
+    wave_x, _ = lane.wave_region_item.getData()
+    assert len(wave_x) == 4 * len(quality.regions)
+    # The timeline draws those keys with the low-confidence pen.
+    low_pen = window.timeline._pens["low"]
+    pens = window.timeline.marker_item.data["pen"]
+    assert any(p is low_pen or p == low_pen for p in pens)
+
+    window.undo_stack.undo()
+    assert project.quality is before_quality and project.keyframes == before_keys
+    assert lane.threshold_line.value() == pytest.approx(before_quality.threshold)
+    assert_regions(lane, before_quality.regions)
+
+    low = float(scores.min()) - 0.01  # nothing below it
+    drag_threshold(lane, [low])
+    assert project.quality.regions == [] and lane.drawn_regions() == []
+    assert not any(k.low_confidence for k in project.keyframes)
+
+    window.threshold_box.setValue(round(high, 2) + 0.01)  # the spin box is the same edit
+    assert project.quality.threshold == pytest.approx(round(high, 2) + 0.01)
+    assert all(k.low_confidence for k in project.keyframes if k.source == "inferred")
+
+
+def test_rescore_keeps_the_users_threshold(scored, qtbot):
+    window = scored
+    drag_threshold(window.quality_lane, [0.42])
+    assert window.actions["score_quality"].isEnabled()
+    window.actions["score_quality"].trigger()
+    assert not window.actions["score_quality"].isEnabled()
+    wait_all(qtbot, window)
+    assert window.project.quality.threshold == pytest.approx(0.42)
+
+
+def test_missing_quality_model_hides_the_lane(make_window, tone_wav, tmp_path, qtbot):
+    window = make_window(quality_model_dir=tmp_path / "no-quality-model")
+    window.open_path(tone_wav)
+    wait_all(qtbot, window)
+    assert window.project.keyframes  # emotion analysis is unaffected
+    assert window.project.quality is None
+    assert not window.quality_lane.plot.isVisible()
+    assert "no model" in window.quality_label.text()
+    assert not window.threshold_box.isVisible()
+    assert not window.start_quality()
+    assert "No speech-quality model" in window.statusBar().currentMessage()
+    report = window.open_quality_report()
+    assert not report.start(tmp_path)
+    assert "No speech-quality model" in report.status.text()
+    report.close()
+
+
+@pytest.fixture
+def lines_dir(tmp_path):
+    folder = tmp_path / "lines"
+    folder.mkdir()
+    for i, seconds in enumerate((1.0, 1.5, 2.0)):
+        audio = speech_like(seconds, seed=i)
+        if i == 2:
+            audio = audio + 0.2 * np.random.default_rng(9).standard_normal(len(audio)).astype(np.float32)
+        sf.write(folder / f"line{i}.wav", audio, SAMPLE_RATE)
+    (folder / "notes.txt").write_text("not audio")
+    (folder / "broken.wav").write_bytes(b"RIFF nonsense")
+    return folder
+
+
+def test_batch_report_table_histogram_csv_and_open(make_window, tiny_quality_model_dir, lines_dir,
+                                                   tmp_path, qtbot):
+    window = make_window(quality_model_dir=tiny_quality_model_dir, auto_analyse=False)
+    report = window.open_quality_report()
+    assert report.isVisible()
+    assert report.start(lines_dir)
+    qtbot.waitUntil(lambda: report.worker is None, timeout=30_000)
+    assert report.table.rowCount() == 3
+    rows = report.rows()
+    assert sorted(r[0].rsplit("/", 1)[-1] for r in rows) == ["line0.wav", "line1.wav", "line2.wav"]
+    assert sorted(round(r[3], 2) for r in rows) == [1.0, 1.5, 2.0]
+    assert all(-1.0 <= r[1] <= 1.0 and r[2] >= 0 for r in rows)
+    assert "3 files scored" in report.status.text() and "1 skipped" in report.status.text()
+    assert int(np.sum(report.bars.opts["height"])) == 3
+    assert report.progress.value() == report.progress.maximum() == 4
+
+    report.table.sortItems(1, Qt.DescendingOrder)
+    scores = [r[1] for r in report.rows()]
+    assert scores == sorted(scores, reverse=True)
+
+    out = tmp_path / "report.csv"
+    assert report.export_csv(out)
+    with open(out, newline="") as handle:
+        table = list(csv.reader(handle))
+    assert table[0] == ["file", "vqscore", "flagged_seconds", "duration_seconds"]
+    assert [row[0] for row in table[1:]] == [r[0] for r in report.rows()]
+    assert [float(row[1]) for row in table[1:]] == pytest.approx(scores, abs=1e-4)
+
+    # Double-click a row: that line opens in the main window.
+    target = report.table.item(0, 0).data(Qt.UserRole)
+    rect = report.table.visualItemRect(report.table.item(0, 0))
+    qtbot.mouseClick(report.table.viewport(), Qt.LeftButton, pos=rect.center())
+    with qtbot.waitSignal(report.openRequested, timeout=5000):
+        qtbot.mouseDClick(report.table.viewport(), Qt.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.project is not None, timeout=30_000)
+    wait_all(qtbot, window)
+    assert str(window.project.audio.path).endswith(target.rsplit("/", 1)[-1])
+    report.close()
