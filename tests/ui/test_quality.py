@@ -199,3 +199,45 @@ def test_batch_report_table_histogram_csv_and_open(make_window, tiny_quality_mod
     wait_all(qtbot, window)
     assert str(window.project.audio.path).endswith(target.rsplit("/", 1)[-1])
     report.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_enhancement_model_dir(tmp_path_factory):
+    import torch
+
+    from emotrack.ml.quality.enhancement import EnhancementConfig, VQEnhancerModel
+
+    torch.manual_seed(0)
+    config = EnhancementConfig(hidden_channels=(16, 16, 8, 8), codebook_size=16, codebook_dim=8,
+                               kmeans_iterations=2, transformer_heads=2,
+                               transformer_feedforward=16, transformer_layers=1)
+    directory = tmp_path_factory.mktemp("enhancement-model")
+    VQEnhancerModel(config).eval().save_pretrained(directory)
+    return directory
+
+
+def test_enhance_before_analysis_option(make_window, tiny_enhancement_model_dir, tone_wav,
+                                        tmp_path, qtbot, monkeypatch):
+    from emotrack.ui import worker as worker_module
+
+    seen = []
+    real = worker_module.enhanced_clip
+    monkeypatch.setattr(worker_module, "enhanced_clip",
+                        lambda clip, model_dir: seen.append(model_dir) or real(clip, model_dir))
+    window = make_window(enhancement_model_dir=tiny_enhancement_model_dir, auto_analyse=False)
+    enhance = window.actions["enhance"]
+    assert enhance.isEnabled() and not enhance.isChecked()
+    enhance.trigger()
+    assert enhance.isChecked() and window.settings.value("analysis/enhance", type=bool)
+    window.open_path(tone_wav)
+    wait_all(qtbot, window)
+    assert window.start_analysis()
+    wait_all(qtbot, window)
+    assert seen == [str(tiny_enhancement_model_dir)]
+    assert window.project.keyframes, window.last_error
+    # The document keeps the original audio.
+    assert window.timeline.envelope.samples is not None and len(window.clip.samples) > 0
+
+    missing = make_window(enhancement_model_dir=tmp_path / "no-enhancer")
+    assert not missing.actions["enhance"].isEnabled()
+    assert not missing.actions["enhance"].isChecked()

@@ -34,7 +34,9 @@ from .record import RecordDialog, sounddevice_input
 from .selection import Selection
 from .theme import THEMES, apply_theme
 from .timeline import Timeline
-from .worker import AnalysisWorker, OpenWorker, QualityWorker, quality_model_available
+from .worker import (
+    AnalysisWorker, OpenWorker, QualityWorker, enhancement_model_available, quality_model_available,
+)
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.aiff *.aif);;All files (*)"
 PROJECT_FILTER = "Emotrack project (*.emotrack);;All files (*)"
@@ -95,7 +97,8 @@ class MainWindow(QMainWindow):
                  player: Player | None = None, model_dir: str | Path | None = None,
                  autosave_seconds: int = 60, auto_analyse: bool = True,
                  input_factory=sounddevice_input, quality_model_dir: str | Path | None = None,
-                 auto_quality: bool | None = None) -> None:
+                 auto_quality: bool | None = None,
+                 enhancement_model_dir: str | Path | None = None) -> None:
         super().__init__()
         self.input_factory = input_factory  # microphone stream factory (tests inject one)
         self.settings = settings or QSettings("Emotrack", "Emotrack")
@@ -147,7 +150,8 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self._make_menus()
-        self._init_quality(quality_model_dir, auto_analyse if auto_quality is None else auto_quality)
+        self._init_quality(quality_model_dir, auto_analyse if auto_quality is None else auto_quality,
+                           enhancement_model_dir)
         self.setAcceptDrops(True)
         self.resize(1440, 860)
         geometry = self.settings.value("window/geometry")
@@ -442,6 +446,8 @@ class MainWindow(QMainWindow):
         settings = settings or self.project.analysis
         worker = AnalysisWorker(self.clip, settings, self.project.model or self.model_dir, self)
         worker.project = self.project
+        worker.enhance = self.actions["enhance"].isChecked() and self.actions["enhance"].isEnabled()
+        worker.enhancement_model_dir = self.enhancement_model_dir
         worker.progress.connect(self._on_progress)
         worker.succeeded.connect(self._on_analysed)
         # Bound methods of this QObject: queued into the GUI thread from the worker.
@@ -504,7 +510,8 @@ class MainWindow(QMainWindow):
             self.timeline.ensure_visible(seconds)
 
     # --- speech quality (issue 4): lane, status, threshold, batch report ----------------
-    def _init_quality(self, model_dir, auto: bool) -> None:
+    def _init_quality(self, model_dir, auto: bool, enhancement_model_dir=None) -> None:
+        self.enhancement_model_dir = str(enhancement_model_dir) if enhancement_model_dir else None
         self.quality_model_dir = str(model_dir) if model_dir else None  # None = bundled
         self.auto_quality = auto
         self.quality_worker: QualityWorker | None = None
@@ -523,13 +530,26 @@ class MainWindow(QMainWindow):
           "Score the clip's speech quality (VQScore) and flag degraded audio")
         a("quality_report", "&Quality Report…", self.open_quality_report, None,
           "Score every audio file in a folder: table, histogram, CSV export")
+        a("enhance", "&Enhance Audio Before Analysis", self._set_enhance, None,
+          "Run the speech enhancer over the clip before the emotion network (the waveform, "
+          "playback and quality score keep the original audio)")
+        enhance = self.actions["enhance"]
+        enhance.setCheckable(True)
+        available = enhancement_model_available(self.enhancement_model_dir)
+        enhance.setEnabled(available)
+        enhance.setChecked(available and self.settings.value("analysis/enhance", False, type=bool))
+        if not available:
+            enhance.setToolTip("No speech-enhancement model is installed")
         self.analysis_menu.addSeparator()
-        self.analysis_menu.addAction(self.actions["score_quality"])
+        self.analysis_menu.addActions([self.actions["score_quality"], enhance])
         tools = QMenu("&Tools", self)
         self.menuBar().insertMenu(self.help_menu.menuAction(), tools)
         tools.addAction(self.actions["quality_report"])
         self.tools_menu = tools
         self._show_quality(None)
+
+    def _set_enhance(self, on: bool) -> None:
+        self.settings.setValue("analysis/enhance", bool(on))
 
     def quality_available(self) -> bool:
         return quality_model_available(self.quality_model_dir)

@@ -41,6 +41,8 @@ class AnalysisWorker(QThread):
         self.clip = clip
         self.settings = settings
         self.model_dir = model_dir
+        self.enhance = False  # run the speech enhancer over the clip first
+        self.enhancement_model_dir: str | None = None  # None = bundled
         self._cancel = threading.Event()
 
     def cancel(self) -> None:
@@ -55,6 +57,8 @@ class AnalysisWorker(QThread):
         from emotrack.pipeline import AnalysisCancelled, run_analysis
 
         try:
+            if self.enhance:
+                self.clip = enhanced_clip(self.clip, self.enhancement_model_dir)
             model = cached_model(self.model_dir)
             if self.is_cancelled:
                 raise AnalysisCancelled("analysis cancelled")
@@ -167,3 +171,32 @@ class QualityWorker(QThread):
             self.failed.emit(f"quality scoring failed: {type(error).__name__}: {error}")
         else:
             self.succeeded.emit(track)
+
+
+# --- speech enhancement before analysis ----------------------------------------------------
+_enhancer_cache: dict[str, Any] = {}
+
+
+def enhancement_model_available(model_dir) -> bool:
+    from pathlib import Path
+
+    if model_dir is None:
+        from emotrack.resources import resource_path
+
+        model_dir = resource_path("models", "enhancement")
+    model_dir = Path(model_dir)
+    return (model_dir / "config.json").is_file() and (model_dir / "model.safetensors").is_file()
+
+
+def enhanced_clip(clip, model_dir: str | None):
+    """``clip`` with its samples run through the speech enhancer (torch loads here)."""
+    import dataclasses
+
+    from emotrack.ml.quality.enhancement import SpeechEnhancer
+
+    key = str(model_dir or "")
+    with _model_lock:
+        if key not in _enhancer_cache:
+            _enhancer_cache[key] = SpeechEnhancer.from_pretrained(model_dir)
+        enhancer = _enhancer_cache[key]
+    return dataclasses.replace(clip, samples=enhancer.enhance(clip.samples))
