@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from .theme import DARK
+
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif"}
 COLUMNS = ("File", "VQScore", "Flagged (s)", "Duration (s)")
 HISTOGRAM_BINS = 20
@@ -133,6 +135,8 @@ class QualityReport(QDialog):
         self.histogram.setMouseEnabled(x=False, y=False)
         self.histogram.setLabel("bottom", "VQScore")
         self.histogram.setLabel("left", "files")
+        self.histogram.getAxis("bottom").enableAutoSIPrefix(False)
+        self.histogram.setBackground(DARK.plot_background)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.01, brush="#3fb6a8", pen="#1f5e57")
         self.histogram.addItem(self.bars)
 
@@ -224,6 +228,7 @@ class QualityReport(QDialog):
             worker.wait()
             worker.deleteLater()
         self.table.setSortingEnabled(True)
+        self.table.sortItems(1, Qt.AscendingOrder)  # worst lines first
         self.score_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.export_button.setEnabled(self.table.rowCount() > 0)
@@ -264,7 +269,10 @@ class QualityReport(QDialog):
         width = edges[1] - edges[0]
         self.bars.setOpts(x=(edges[:-1] + width / 2), height=counts, width=width * 0.9)
         self.histogram.setXRange(lo - width, hi + width, padding=0)
-        self.histogram.setYRange(0, max(int(counts.max()), 1), padding=0.05)
+        top = max(int(counts.max()), 1)
+        step = max(1, int(np.ceil(top / 5)))
+        self.histogram.getAxis("left").setTickSpacing(step, step)  # whole files
+        self.histogram.setYRange(0, top, padding=0.05)
 
     def export_csv(self, path: str | Path) -> bool:
         try:
