@@ -151,9 +151,15 @@ def run(args: argparse.Namespace) -> int:
     if resuming:
         state = torch.load(checkpoint / STATE_NAME, weights_only=False)
         step = state["step"]
-        if step >= args.steps:
+        in_phase_two = (teacher_dir / "config.json").is_file()
+        if step > args.steps and not in_phase_two:
+            raise ParameterError(f"checkpoint is at phase-1 step {step}: resume with "
+                                 f"--steps <= {step} to start the adversarial phase there")
+        if in_phase_two:
             teacher = VQEnhancerModel.from_pretrained(teacher_dir)
             optimizer = _student_optimizer(model, args.lr)
+        # A phase-1 run resumed with --steps equal to its step switches to phase 2 at
+        # once and starts the student's optimizer afresh.
         optimizer.load_state_dict(state["optimizer"])
         for group in optimizer.param_groups:
             group["lr"] = args.lr
