@@ -64,6 +64,8 @@ def small_emotion_config(labels: list[str], hidden_size: int = 192, layers: int 
         conv_kernel=(10, 3, 3, 3, 3, 2, 2),
         conv_stride=(5, 2, 2, 2, 2, 2, 2),
         feat_extract_norm="group",
+        # Pre-LN transformer layers: the post-LN default diverged from scratch at lr 1e-3.
+        do_stable_layer_norm=True,
         hidden_size=hidden_size,
         num_hidden_layers=layers,
         num_attention_heads=4,
@@ -166,9 +168,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps-per-epoch", type=int, default=None,
                         help="batches per epoch (default: one crop per training clip)")
-    parser.add_argument("--lr", type=float, default=1e-3, help="peak learning rate of AdamW")
+    parser.add_argument("--lr", type=float, default=5e-4, help="peak learning rate of AdamW")
     parser.add_argument("--weight-decay", type=float, default=0.01)
-    parser.add_argument("--warmup", type=float, default=0.05, help="fraction of all steps spent warming up")
+    parser.add_argument("--warmup", type=float, default=0.1, help="fraction of all steps spent warming up")
     parser.add_argument("--label-smoothing", type=float, default=0.05)
     parser.add_argument("--hidden-size", type=int, default=192)
     parser.add_argument("--layers", type=int, default=4)
