@@ -64,6 +64,9 @@ def make_window(qtbot, tmp_path, tiny_emotion_model_dir, clock, streams):
         return stream
 
     def make(**kwargs):
+        # Tests that want quality scores pass a tiny model; the bundled one would add an
+        # undo step (and seconds) to every analysis.
+        kwargs.setdefault("quality_model_dir", tmp_path / "no-quality-model")
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
         window = MainWindow(settings=settings, recovery_dir=tmp_path / "recovery",
                             player=Player(stream_factory=factory, clock=clock),
