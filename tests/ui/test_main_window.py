@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 
 from emotrack.core.emotions import EMOTIONS
 from emotrack.core.keyframes import track_arrays
+from emotrack.ui.timeline import marker_style
 
 
 
@@ -28,10 +29,14 @@ def assert_drawn_matches_document(window) -> None:
     x, y = drawn_curves(window)
     np.testing.assert_allclose(x[1:-1], times)
     np.testing.assert_allclose(y[1:-1], values)
-    markers = window.timeline.marker_item.data
-    assert len(markers) == len(project.keyframes)
-    np.testing.assert_allclose(markers["x"], times)
-    assert list(markers["data"]) == [k.id for k in project.keyframes]
+    drawn = window.timeline.drawn_markers()
+    marker_times = np.concatenate([t for t, _ in drawn.values()])
+    marker_ids = np.concatenate([ids for _, ids in drawn.values()])
+    order = np.argsort(marker_times, kind="stable")
+    np.testing.assert_allclose(marker_times[order], times)
+    assert sorted(marker_ids) == sorted(k.id for k in project.keyframes)
+    for style, (_, ids) in drawn.items():
+        assert all(marker_style(project.key_by_id(i), window.selection.ids) == style for i in ids)
 
 
 def test_open_and_analyse_draws_waveform_curves_and_markers(analysed):

@@ -101,9 +101,10 @@ def test_threshold_drag_flags_audio_marks_keys_and_undoes_in_one_step(scored):
     wave_x, _ = lane.wave_region_item.getData()
     assert len(wave_x) == 4 * len(quality.regions)
     # The timeline draws those keys with the low-confidence pen.
-    low_pen = window.timeline._pens["low"]
-    pens = window.timeline.marker_item.data["pen"]
-    assert any(p is low_pen or p == low_pen for p in pens)
+    drawn = window.timeline.drawn_markers()
+    low_ids = {k.id for k in project.keyframes if k.low_confidence}
+    assert low_ids and low_ids <= set(drawn["key_low"][1]) | set(drawn["locked_low"][1]) | set(
+        drawn["selected"][1])
 
     window.undo_stack.undo()
     assert project.quality is before_quality and project.keyframes == before_keys

@@ -192,18 +192,19 @@ def _to_clip(path: Path, data: np.ndarray, rate: int, channel: int | None, targe
     n_frames, n_channels = data.shape
     if n_frames == 0:
         raise AudioError(f"{path.name} contains no audio samples (zero length)")
-    if not np.all(np.isfinite(data)):
-        raise AudioError(f"{path.name} contains NaN or infinite samples")
     if channel is None:
-        mono = data.mean(axis=1)
+        # mean(axis=1) of one column costs ~0.4 s per hour of audio; a copy is enough.
+        mono = data[:, 0] if n_channels == 1 else data.mean(axis=1)
     elif 0 <= channel < n_channels:
         mono = data[:, channel]
     else:
         raise ParameterError(f"channel {channel} does not exist: {path.name} has {n_channels} channel(s) (0..{n_channels - 1})")
     mono = np.ascontiguousarray(mono, dtype=np.float32)
+    if not np.isfinite(mono).all():
+        raise AudioError(f"{path.name} contains NaN or infinite samples")
     if rate != target_rate:
         mono = soxr.resample(mono, rate, target_rate, quality="HQ").astype(np.float32)
-    if np.max(np.abs(mono), initial=0.0) < SILENCE_PEAK:
+    if max(float(mono.max()), -float(mono.min())) < SILENCE_PEAK:
         warnings.warn(f"{path.name} is silent: there is no speech to analyse", SilentAudioWarning, stacklevel=3)
     return AudioClip(mono, target_rate, rate, n_channels, path)
 
