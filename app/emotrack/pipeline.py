@@ -35,11 +35,8 @@ class AnalysisCancelled(EmotrackError):
 
 
 def load_emotion_model(model_dir: str | Path | None = None, device: str = "auto") -> "EmotionModel":
-    from transformers.utils import logging as transformers_logging
-
     from .ml.emotion import EmotionModel  # torch loads here, not at import time
 
-    transformers_logging.disable_progress_bar()  # our own progress goes to stderr
     return EmotionModel.from_pretrained(model_dir, device=device)
 
 

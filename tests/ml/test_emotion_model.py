@@ -20,7 +20,8 @@ from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSe
 from emotrack.core.emotions import EMOTIONS
 from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.device import autocast, resolve_device
-from emotrack.ml.emotion import EmotionModel, window_starts
+from emotrack.core.windowing import window_starts
+from emotrack.ml.emotion import EmotionModel
 from emotrack.ml.emotion import training
 from emotrack.resources import default_emotion_model_dir
 
@@ -87,7 +88,7 @@ def test_predict_windows_matches_explicit_slices_and_pads_the_last(model):
     samples = noise(1.05)
     window, hop = 4800, 2400
     starts = window_starts(len(samples), window, hop)
-    assert starts == [0, 2400, 4800, 7200, 9600, 12000]  # the last runs 0.3 s past the end
+    assert list(starts) == [0, 2400, 4800, 7200, 9600, 12000]  # the last runs 0.3 s past the end
     explicit = np.zeros((len(starts), window), dtype=np.float32)
     for row, start in enumerate(starts):
         piece = samples[start:start + window]

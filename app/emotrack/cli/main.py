@@ -13,12 +13,10 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import EmotrackError, ParameterError
-from . import analyze, classify, export, train
+from . import analyze, classify, enhance, export, quality, train
 
-# Modules that each add one subcommand with ``register(subparsers)``; optional ones
-# belong to features that may be absent from a slimmed-down build.
-_COMMANDS = [analyze, export, classify, train]
-_OPTIONAL_COMMANDS = ("emotrack.cli.quality", "emotrack.cli.enhance")
+# Modules that each add one subcommand with ``register(subparsers)``.
+_COMMANDS = [analyze, export, classify, quality, enhance, train]
 
 EPILOG = """\
 examples:
@@ -27,6 +25,8 @@ examples:
   emotrack analyze line01.wav -o line01.emotrack --smoothing 3 --prior joy --prior-strength 0.3
   emotrack export line01.emotrack --format csv --fps 30 -o line01_curves.csv
   emotrack classify takes/*.wav > emotions.jsonl
+  emotrack quality takes/*.wav > quality.jsonl
+  emotrack enhance noisy_take.wav -o cleaned_take.wav
   emotrack COMMAND --help           options of one command
 """
 
@@ -50,14 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in _COMMANDS:
         module.register(subparsers)
-    import importlib
-
-    for name in _OPTIONAL_COMMANDS:
-        try:
-            importlib.import_module(name).register(subparsers)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
     return parser
 
 

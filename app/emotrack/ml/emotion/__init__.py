@@ -1,5 +1,5 @@
 """Emotion recognition from speech: the classifier (``modeling``) and its training."""
 
-from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel, window_starts
+from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
 
-__all__ = ["DEFAULT_HOP", "DEFAULT_WINDOW", "EmotionModel", "window_starts"]
+__all__ = ["DEFAULT_HOP", "DEFAULT_WINDOW", "EmotionModel"]

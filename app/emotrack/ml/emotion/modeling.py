@@ -9,7 +9,6 @@ emotions that the checkpoint knows, in ``EMOTIONS`` order, then any extra labels
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 
 from emotrack.core.emotions import EMOTIONS, canonical_labels
+from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.device import autocast, resolve_device
 from emotrack.resources import default_emotion_model_dir
@@ -33,17 +33,6 @@ _WEIGHT_FILES = (
 )
 
 ProgressCallback = Callable[[int, int], None]
-
-
-def window_starts(length: int, window: int, hop: int) -> list[int]:
-    """Start samples of windows covering ``length`` samples; the last may run past the end.
-
-    A clip shorter than one window still gets one (zero-padded) window.
-    """
-    if window <= 0 or hop <= 0:
-        raise ParameterError(f"window and hop must be positive samples, got {window} and {hop}")
-    count = 1 + math.ceil(max(0, length - window) / hop)
-    return [i * hop for i in range(count)]
 
 
 def ordered_labels(raw_labels: Sequence[str]) -> tuple[list[str], list[int]]:
@@ -86,6 +75,9 @@ class EmotionModel:
                         device: str | torch.device | None = "auto") -> EmotionModel:
         """Load ``directory`` (None: the bundled model) onto ``device``; never downloads."""
         from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # callers report their own progress
 
         path = Path(directory) if directory is not None else default_emotion_model_dir()
         if not path.is_dir():
@@ -165,6 +157,8 @@ class EmotionModel:
                  batch_size: int = 32, progress: ProgressCallback | None = None) -> np.ndarray:
         """Clip-level probabilities: the mean of the window probabilities (``labels`` order)."""
         starts = window_starts(len(samples), window, hop)
+        if len(starts) == 0:
+            raise ParameterError("there is no audio to classify (zero samples)")
         return self.predict_windows(samples, starts, window, batch_size, progress).mean(axis=0)
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
