@@ -194,3 +194,18 @@ def test_layout_recent_files_and_theme_survive_a_restart(analysed, make_window, 
     assert [a.text() for a in again.recent_menu.actions()] == ["tone.wav"]
     assert again.settings.value("theme") == "light"
     assert again.docks["history"].isHidden()
+
+
+def test_frame_rate_menu_sets_ruler_snapping_and_export_rate_undoably(analysed):
+    window = analysed
+    project = window.project
+    checked = [a.text() for a in window.fps_actions.actions() if a.isChecked()]
+    assert checked == [f"{project.fps} fps"]
+    count = window.undo_stack.count()
+    next(a for a in window.fps_actions.actions() if a.text() == "25 fps").trigger()
+    assert project.fps == 25 and window.timeline.frame_axis.fps == 25
+    assert window.undo_stack.count() == count + 1
+    assert "@ 25 fps" in window.timeline.header.text()
+    window.undo_stack.undo()
+    assert project.fps == 30 and window.timeline.frame_axis.fps == 30
+    assert [a.text() for a in window.fps_actions.actions() if a.isChecked()] == ["30 fps"]

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
     QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
@@ -258,6 +258,13 @@ class MainWindow(QMainWindow):
         play.addActions([act[n] for n in ("play", "stop", "start", "loop")])
         view = mb.addMenu("&View")
         view.addActions([act["fit"], act["stacked"]])
+        self.fps_menu = view.addMenu("&Frame Rate")
+        self.fps_actions = QActionGroup(self)
+        for fps in FRAME_RATES:
+            action = self.fps_menu.addAction(f"{fps} fps")
+            action.setCheckable(True)
+            action.triggered.connect(lambda _checked=False, fps=fps: self.set_fps(fps))
+            self.fps_actions.addAction(action)
         view.addSeparator()
         for dock in self.docks.values():
             view.addAction(dock.toggleViewAction())
@@ -283,6 +290,15 @@ class MainWindow(QMainWindow):
         if self.project is not None:
             undo.push(self.undo_stack, self.project, command)
 
+    def set_fps(self, fps: int) -> None:
+        """The project's frame rate (ruler, snapping, default export rate), undoable."""
+        if self.project is not None and self.project.fps != fps:
+            self.push(commands.change_fps(self.project, fps))
+
+    def _show_fps(self, fps: int) -> None:
+        for action, rate in zip(self.fps_actions.actions(), FRAME_RATES):
+            action.setChecked(rate == fps)
+
     @property
     def modified(self) -> bool:
         return not self.undo_stack.isClean()
@@ -291,7 +307,12 @@ class MainWindow(QMainWindow):
         self.cancel_analysis(wait=True)
         self.player.set_audio(None if clip is None else clip.samples,
                               16_000 if clip is None else clip.sample_rate)
+        if self.project is not None:
+            self.project.events.fps.disconnect(self._show_fps)
         self.project, self.clip = project, clip
+        if project is not None:
+            project.events.fps.connect(self._show_fps)
+            self._show_fps(project.fps)
         self.undo_stack.clear()
         self.timeline.set_project(project, None if clip is None else clip.samples,
                                   16_000 if clip is None else clip.sample_rate, envelope)
