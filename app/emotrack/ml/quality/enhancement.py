@@ -16,7 +16,6 @@ codebook is shared with the quality model (``vqscore.CosineCodebook``).
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +24,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotrack.errors import AudioError, ModelError
+from emotrack.errors import AudioError
 from emotrack.ml.device import resolve_device
-from emotrack.ml.quality.vqscore import CONFIG_NAME, WEIGHTS_NAME, CosineCodebook
+from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
+from emotrack.ml.quality.vqscore import CosineCodebook
 
 
 @dataclass
@@ -204,32 +204,13 @@ class VQEnhancerModel(nn.Module):
                            window=window, center=True, length=waveform.shape[-1])
 
     def save_pretrained(self, directory: str | Path) -> None:
-        from safetensors.torch import save_file
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(directory / WEIGHTS_NAME))
+        save_checkpoint(self, self.config.to_dict(), directory)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu"
                         ) -> VQEnhancerModel:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        directory = Path(directory)
-        config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
-        if not config_path.is_file() or not weights_path.is_file():
-            raise ModelError(f"enhancement model directory {directory} lacks "
-                             f"{CONFIG_NAME} or {WEIGHTS_NAME}")
-        try:
-            config = EnhancementConfig.from_dict(json.loads(config_path.read_text()))
-            model = cls(config)
-            model.load_state_dict(load_file(str(weights_path)))
-        except (ValueError, RuntimeError, TypeError, OSError, SafetensorError) as error:
-            raise ModelError(f"enhancement model in {directory} is unusable: {error}") from error
-        return model.to(device).eval()
+        return load_checkpoint(lambda values: cls(EnhancementConfig.from_dict(values)), directory,
+                               "enhancement model", device)
 
 
 def default_enhancement_model_dir() -> Path:

@@ -16,7 +16,6 @@ hyperparameter, ``VQScoreModel`` reads only its config, ``save_pretrained`` /
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,11 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotrack.errors import AudioError, ModelError
+from emotrack.errors import AudioError
+from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
 from emotrack.ml.device import resolve_device
-
-CONFIG_NAME = "config.json"
-WEIGHTS_NAME = "model.safetensors"
 
 
 @dataclass
@@ -275,32 +272,13 @@ class VQScoreModel(nn.Module):
         return torch.einsum("bdf,vd->bvf", unit, self.quantizer.embed).max(dim=1).values
 
     def save_pretrained(self, directory: str | Path) -> None:
-        from safetensors.torch import save_file
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
-        state = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}
-        save_file(state, str(directory / WEIGHTS_NAME))
+        save_checkpoint(self, self.config.to_dict(), directory)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu"
                         ) -> VQScoreModel:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        directory = Path(directory)
-        config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
-        if not config_path.is_file() or not weights_path.is_file():
-            raise ModelError(f"quality model directory {directory} lacks "
-                             f"{CONFIG_NAME} or {WEIGHTS_NAME}")
-        try:
-            config = VQScoreConfig.from_dict(json.loads(config_path.read_text()))
-            model = cls(config)
-            model.load_state_dict(load_file(str(weights_path)))
-        except (ValueError, RuntimeError, TypeError, OSError, SafetensorError) as error:
-            raise ModelError(f"quality model in {directory} is unusable: {error}") from error
-        return model.to(device).eval()
+        return load_checkpoint(lambda values: cls(VQScoreConfig.from_dict(values)), directory,
+                               "quality model", device)
 
 
 @dataclass

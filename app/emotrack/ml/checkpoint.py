@@ -1,0 +1,52 @@
+"""Save and load Emotrack's own torch models as a folder: ``config.json`` (the model's
+config as a dict) + ``model.safetensors`` (its state dict), the layout of transformers'
+``save_pretrained``, so bundled models look and load alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import torch
+from torch import nn
+
+from emotrack.errors import ModelError
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+
+ModelT = TypeVar("ModelT", bound=nn.Module)
+
+
+def save_checkpoint(model: nn.Module, config: dict, directory: str | Path) -> None:
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_NAME))
+
+
+def load_checkpoint(build: Callable[[dict], ModelT], directory: str | Path, what: str,
+                    device: str | torch.device = "cpu") -> ModelT:
+    """``build(config_dict)`` makes the model; its weights come from the folder.
+
+    Every way a folder can be wrong (missing files, a config or weights that do not fit)
+    becomes one ``ModelError`` naming ``what`` ("quality model") and the folder.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    directory = Path(directory)
+    config_path, weights_path = directory / CONFIG_NAME, directory / WEIGHTS_NAME
+    if not config_path.is_file() or not weights_path.is_file():
+        raise ModelError(f"{what} directory {directory} lacks {CONFIG_NAME} or {WEIGHTS_NAME}")
+    try:
+        model = build(json.loads(config_path.read_text()))
+        model.load_state_dict(load_file(str(weights_path)))
+    except (ValueError, RuntimeError, TypeError, OSError, SafetensorError) as error:
+        raise ModelError(f"{what} in {directory} is unusable: {error}") from error
+    return model.to(device).eval()
