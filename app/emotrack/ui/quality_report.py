@@ -12,18 +12,18 @@ nothing is computed here beyond the histogram's bin counts.
 from __future__ import annotations
 
 import csv
-import threading
 from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
     QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from .theme import DARK
+from .worker import CancellableWorker, cached_quality_estimator
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif"}
 COLUMNS = ("File", "VQScore", "Flagged (s)", "Duration (s)")
@@ -35,7 +35,7 @@ def audio_files(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
 
 
-class BatchQualityWorker(QThread):
+class BatchQualityWorker(CancellableWorker):
     """Scores each file in turn; one ``scored``/``skipped`` signal per file."""
 
     progress = Signal(int, int)  # done, total
@@ -47,21 +47,11 @@ class BatchQualityWorker(QThread):
         super().__init__(parent)
         self.paths = list(paths)
         self.model_dir = model_dir
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
 
     def run(self) -> None:  # worker thread
         from emotrack.errors import EmotrackError
         from emotrack.io.audio import load_audio
         from emotrack.pipeline import score_quality
-
-        from .worker import cached_quality_estimator
 
         try:
             estimator = cached_quality_estimator(self.model_dir)

@@ -29,7 +29,22 @@ def cached_model(model_dir: str | None):
         return _model_cache[key]
 
 
-class AnalysisWorker(QThread):
+class CancellableWorker(QThread):
+    """A worker thread the GUI can ask to stop; ``run`` polls ``is_cancelled``."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+
+class AnalysisWorker(CancellableWorker):
     progress = Signal(int, int)  # done, total windows
     succeeded = Signal(object, object)  # WindowProbabilities, AnalysisSettings
     failed = Signal(str)
@@ -43,14 +58,6 @@ class AnalysisWorker(QThread):
         self.model_dir = model_dir
         self.enhance = False  # run the speech enhancer over the clip first
         self.enhancement_model_dir: str | None = None  # None = bundled
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self._cancel.is_set()
 
     def run(self) -> None:  # worker thread
         from emotrack.errors import EmotrackError
@@ -64,7 +71,7 @@ class AnalysisWorker(QThread):
                 raise AnalysisCancelled("analysis cancelled")
             windows = run_analysis(self.clip, self.settings, model,
                                    progress=lambda done, total: self.progress.emit(done, total),
-                                   is_cancelled=self._cancel.is_set)
+                                   is_cancelled=lambda: self.is_cancelled)
         except AnalysisCancelled:
             self.cancelled.emit()
         except EmotrackError as error:
