@@ -48,6 +48,9 @@ def test_export_curves_csv_and_keyframes_json(analysed, tmp_path):
     assert len(rows) > 24 * 4  # one row per frame of a ~5 s clip, plus a header
     assert window.export_to("keyframes_json", tmp_path / "keys.json", 24)
     assert (tmp_path / "keys.json").stat().st_size > 100
+    # The export runs in a worker thread; its failure still reaches the user.
+    assert not window.export_to("curves_json", tmp_path / "keys.json" / "c.json", 24)  # a file as folder
+    assert "Export failed" in window.last_error and "keys.json" in window.last_error
 
 
 def test_loop_over_selected_keys(analysed, clock):

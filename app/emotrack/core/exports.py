@@ -37,10 +37,13 @@ def sampled_curves(project: Project, fps: int) -> tuple[np.ndarray, np.ndarray]:
 def curves_csv_text(project: Project, fps: int) -> str:
     times, values = sampled_curves(project, fps)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["frame", "time", *project.labels])
-    for frame, (time, row) in enumerate(zip(times, values)):
-        writer.writerow([frame, f"{time:.6f}", *(f"{v:.6f}" for v in row)])
+    csv.writer(buffer, lineterminator="\n").writerow(["frame", "time", *project.labels])
+    # Rows are plain numbers: %-formatting a whole row is ~2x faster than csv.writer,
+    # which matters for an hour at 60 fps (216 000 rows).
+    row_format = "%d," + ",".join(["%.6f"] * (1 + values.shape[1]))
+    rows = np.column_stack([np.arange(len(times)), times, values]).tolist()
+    buffer.write("\n".join(row_format % tuple(row) for row in rows))
+    buffer.write("\n")
     return buffer.getvalue()
 
 

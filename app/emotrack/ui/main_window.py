@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication, QComboBox, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QFormLayout,
-    QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton,
+    QHBoxLayout, QLabel, QLineEdit, QMainWindow, QMenu, QMessageBox, QProgressBar, QProgressDialog,
+    QPushButton,
     QScrollArea, QTableWidget, QTableWidgetItem, QToolButton, QUndoView, QVBoxLayout, QWidget,
 )
 
@@ -35,7 +36,8 @@ from .selection import Selection
 from .theme import THEMES, apply_theme
 from .timeline import Timeline
 from .worker import (
-    AnalysisWorker, OpenWorker, QualityWorker, enhancement_model_available, quality_model_available,
+    AnalysisWorker, ExportWorker, OpenWorker, QualityWorker, enhancement_model_available,
+    quality_model_available,
 )
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.aiff *.aif);;All files (*)"
@@ -433,17 +435,29 @@ class MainWindow(QMainWindow):
             self.export_to(*dialog.choice())
 
     def export_to(self, kind: str, path: str | Path, fps: int) -> bool:
+        """Write an export in a worker thread and wait for it: the window keeps painting,
+        and a modal busy dialog (shown after 0.3 s) keeps edits out until the file is whole."""
         from emotrack.core import exports
 
-        try:
-            if kind == "curves_csv":
-                exports.export_curves_csv(self.project, path, fps)
-            elif kind == "curves_json":
-                exports.export_curves_json(self.project, path, fps)
-            else:
-                exports.export_keyframes_json(self.project, path)
-        except (EmotrackError, OSError) as error:
-            self.show_error(f"Export failed: {error}")
+        project = self.project
+        write = {
+            "curves_csv": lambda: exports.export_curves_csv(project, path, fps),
+            "curves_json": lambda: exports.export_curves_json(project, path, fps),
+            "keyframes_json": lambda: exports.export_keyframes_json(project, path, fps),
+        }[kind]
+        worker = ExportWorker(write, self)
+        busy = QProgressDialog(f"Exporting {Path(path).name}…", None, 0, 0, self)
+        busy.setWindowTitle("Export")
+        busy.setWindowModality(Qt.WindowModal)
+        busy.setMinimumDuration(300)
+        loop = QEventLoop()
+        worker.finished.connect(loop.quit)
+        worker.start()
+        loop.exec()
+        busy.close()
+        worker.deleteLater()
+        if worker.error:
+            self.show_error(f"Export failed: {worker.error}")
             return False
         self.settings.setValue("dirs/export", str(Path(path).parent))
         self.statusBar().showMessage(f"Exported {Path(path).name}", 4000)

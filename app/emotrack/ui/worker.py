@@ -9,6 +9,7 @@ through queued signals, so the window never freezes. Cancel sets a flag that
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
@@ -207,3 +208,23 @@ def enhanced_clip(clip, model_dir: str | None):
             _enhancer_cache[key] = SpeechEnhancer.from_pretrained(model_dir)
         enhancer = _enhancer_cache[key]
     return dataclasses.replace(clip, samples=enhancer.enhance(clip.samples))
+
+
+class ExportWorker(QThread):
+    """Runs one export (``write()``) off the GUI thread: an hour of curves at 60 fps takes
+    a second or more to format. ``error`` holds the message when it failed."""
+
+    def __init__(self, write: Callable[[], object], parent=None) -> None:
+        super().__init__(parent)
+        self.write = write
+        self.error = ""
+
+    def run(self) -> None:  # worker thread
+        from emotrack.errors import EmotrackError
+
+        try:
+            self.write()
+        except (EmotrackError, OSError) as error:
+            self.error = str(error)
+        except Exception as error:  # noqa: BLE001 - must reach the user, not kill the thread
+            self.error = f"{type(error).__name__}: {error}"
