@@ -4,9 +4,10 @@
         [--model resources/models/enhancement] [--limit 6]
 
 Mixes the benchmark speakers' utterances (never trained on, same split as training)
-with white, pink and babble noise at 0, 5 and 10 dB SNR, enhances each mixture and
-prints the mean metric of the noisy input, of the enhanced output, and their
-difference, per SNR and overall. Needs the benchmark extra (pesq, pystoi, speechmos,
+with white, pink and babble noise at 0, 5 and 10 dB SNR, enhances each mixture in each
+output mode (``gain``: the app's default, ``decoded``: the paper's) and prints the mean
+metric of the noisy input, of the enhanced output, and their difference, per SNR and
+overall. Needs the benchmark extra (pesq, pystoi, speechmos,
 onnxruntime).
 """
 
@@ -31,6 +32,12 @@ SNRS_DB = (0, 5, 10)
 NOISES = ("white", "pink", "babble")
 
 
+def metrics(clean: np.ndarray, signal: np.ndarray, dnsmos: DNSMOS) -> np.ndarray:
+    """(PESQ-wb, STOI, DNSMOS OVRL) of ``signal`` against ``clean``."""
+    pesq_wb, stoi_score = intrusive_scores(clean, signal)
+    return np.array([pesq_wb, stoi_score, dnsmos.ovrl(signal)])
+
+
 def main() -> int:
     import soundfile
     import torch
@@ -44,10 +51,13 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=6, help="held-out utterances to use")
     parser.add_argument("--max-seconds", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--modes", default="gain,decoded", help="output modes to compare")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
-    enhancer = SpeechEnhancer.from_pretrained(args.model, device="cpu")
+    modes = args.modes.split(",")
+    enhancers = {mode: SpeechEnhancer.from_pretrained(args.model, device="cpu", output=mode)
+                 for mode in modes}
     dnsmos = DNSMOS()
     held_out = benchmark_split(find_audio(args.clean))[2]
     max_samples = int(args.max_seconds * SAMPLE_RATE)
@@ -56,8 +66,8 @@ def main() -> int:
     print(f"{len(used)} held-out utterances x {len(NOISES)} noises x {len(SNRS_DB)} SNRs, "
           f"model {args.model or 'bundled'}", flush=True)
 
-    # results[snr] -> list of (noisy metrics, enhanced metrics), metrics = (PESQ, STOI, DNSMOS)
-    results: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {snr: [] for snr in SNRS_DB}
+    # results[mode][snr] -> list of (noisy metrics, enhanced metrics), metrics = (PESQ, STOI, DNSMOS)
+    results = {mode: {snr: [] for snr in SNRS_DB} for mode in modes}
     started = time.monotonic()
     for index in used:
         clean = utterances[index]
@@ -71,23 +81,23 @@ def main() -> int:
                          "babble": lambda: degrade.babble_noise(others, clean.size, rng),
                          }[noise_name]()
                 noisy = degrade.mix_at_snr(clean, noise, snr)
-                enhanced = enhancer.enhance(noisy)
-                pair = []
-                for signal in (noisy, enhanced):
-                    pesq_wb, stoi_score = intrusive_scores(clean, signal)
-                    pair.append(np.array([pesq_wb, stoi_score, dnsmos.ovrl(signal)]))
-                results[snr].append((pair[0], pair[1]))
+                noisy_metrics = metrics(clean, noisy, dnsmos)
+                for mode, enhancer in enhancers.items():
+                    enhanced_metrics = metrics(clean, enhancer.enhance(noisy), dnsmos)
+                    results[mode][snr].append((noisy_metrics, enhanced_metrics))
         print(f"  {index + 1}/{len(used)} ({time.monotonic() - started:.0f} s)", flush=True)
 
-    print()
-    print(f"{'SNR':<8}{'n':>4}  {'PESQ noisy→enh (Δ)':>24}  {'STOI noisy→enh (Δ)':>24}  "
-          f"{'DNSMOS noisy→enh (Δ)':>24}")
-    everything = [pair for pairs in results.values() for pair in pairs]
-    for label, pairs in [*((f"{snr} dB", results[snr]) for snr in SNRS_DB), ("all", everything)]:
-        noisy = np.nanmean(np.stack([p[0] for p in pairs]), axis=0)
-        enhanced = np.nanmean(np.stack([p[1] for p in pairs]), axis=0)
-        cells = [f"{n:6.3f} → {e:6.3f} ({e - n:+.3f})" for n, e in zip(noisy, enhanced)]
-        print(f"{label:<8}{len(pairs):>4}  " + "  ".join(f"{c:>24}" for c in cells))
+    for mode in modes:
+        print(f"\noutput mode {mode}")
+        print(f"{'SNR':<8}{'n':>4}  {'PESQ noisy→enh (Δ)':>24}  {'STOI noisy→enh (Δ)':>24}  "
+              f"{'DNSMOS noisy→enh (Δ)':>24}")
+        everything = [pair for pairs in results[mode].values() for pair in pairs]
+        for label, pairs in [*((f"{snr} dB", results[mode][snr]) for snr in SNRS_DB),
+                             ("all", everything)]:
+            noisy = np.nanmean(np.stack([p[0] for p in pairs]), axis=0)
+            enhanced = np.nanmean(np.stack([p[1] for p in pairs]), axis=0)
+            cells = [f"{n:6.3f} → {e:6.3f} ({e - n:+.3f})" for n, e in zip(noisy, enhanced)]
+            print(f"{label:<8}{len(pairs):>4}  " + "  ".join(f"{c:>24}" for c in cells))
     return 0
 
 

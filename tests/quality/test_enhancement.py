@@ -12,7 +12,7 @@ import soundfile as sf
 import torch
 
 from emotrack.cli import enhance as enhance_cli
-from emotrack.errors import AudioError, ModelError
+from emotrack.errors import AudioError, ModelError, ParameterError
 from emotrack.ml.quality import enhancement_training
 from emotrack.ml.quality.enhancement import (
     EnhancementConfig,
@@ -63,6 +63,26 @@ def test_spectral_convergence_formula():
     target = torch.ones(1, 4, 5)
     assert spectral_convergence(target, target) == pytest.approx(0.0)
     assert spectral_convergence(torch.zeros(1, 4, 5), target) == pytest.approx(1.0, abs=1e-6)
+
+
+def _stft_magnitude(signal: np.ndarray) -> np.ndarray:
+    window = torch.hann_window(512)
+    return torch.stft(torch.from_numpy(signal), 512, 128, window=window,
+                      return_complex=True).abs().numpy()
+
+
+def test_gain_output_only_attenuates_and_decoded_output_replaces(tiny_enhancer):
+    rng = np.random.default_rng(0)
+    noisy = (harmonic_speech(1.0, 5) + 0.05 * rng.standard_normal(SAMPLE_RATE)).astype(np.float32)
+    gain = SpeechEnhancer(tiny_enhancer, output="gain").enhance(noisy)
+    decoded = SpeechEnhancer(tiny_enhancer, output="decoded").enhance(noisy)
+    # A gain <= 1 per bin: no bin of the output is louder than the input's (up to the
+    # overlap-add's smearing), and the total energy cannot grow.
+    assert np.sum(gain ** 2) <= np.sum(noisy ** 2)
+    assert np.quantile(_stft_magnitude(gain) - _stft_magnitude(noisy), 0.99) < 1e-2
+    assert not np.allclose(gain, decoded, atol=1e-3)
+    with pytest.raises(ParameterError, match="gain, decoded"):
+        SpeechEnhancer(tiny_enhancer, output="louder")
 
 
 def test_save_load_and_chunked_enhance(tiny_enhancer, tmp_path, monkeypatch):

@@ -1,8 +1,10 @@
 """``emotrack enhance IN -o OUT [--model DIR]``: denoise a recording with the VQ enhancer.
 
 The enhancer was trained on clean speech only: it maps each frame onto the nearest
-clean-speech codes and decodes them, keeping the input's phase. Output is 16 kHz mono
-in the format of OUT's extension (WAV, FLAC, OGG ...).
+clean-speech codes and decodes them, keeping the input's phase. ``--mode gain`` (the
+default) only attenuates the input where the decoded clean spectrum is lower;
+``--mode decoded`` outputs the decoded spectrum itself (the paper's). Output is 16 kHz
+mono in the format of OUT's extension (WAV, FLAC, OGG ...).
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, required=True, help="enhanced audio file")
     parser.add_argument("--model", type=Path, default=None,
                         help="enhancement model folder (default: the bundled model)")
+    parser.add_argument("--mode", choices=("gain", "decoded"), default="gain",
+                        help="gain: attenuate the input towards the decoded clean spectrum "
+                             "(default); decoded: output the decoded spectrum")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
 
 
@@ -31,7 +36,7 @@ def run(args: argparse.Namespace, rest: list[str] | None = None) -> int:
     from emotrack.io.audio import load_audio, save_audio
     from emotrack.ml.quality.enhancement import SpeechEnhancer
 
-    enhancer = SpeechEnhancer.from_pretrained(args.model, device=args.device)
+    enhancer = SpeechEnhancer.from_pretrained(args.model, device=args.device, output=args.mode)
     clip = load_audio(args.input)
     save_audio(args.output, enhancer.enhance(clip.samples), enhancer.model.config.sample_rate)
     return 0

@@ -5,7 +5,8 @@ VQ-VAE over log1p magnitude spectra learns a codebook of clean-speech frames. No
 input is mapped onto the nearest clean codes and decoded, so the decoder can only
 produce clean-speech-like spectra. Adversarial training (``enhancement_training``)
 then teaches a student encoder to map perturbed input onto the teacher's clean codes.
-The enhanced waveform is the decoded magnitude with the noisy phase.
+The enhanced waveform keeps the noisy phase; its magnitude is the decoded one, or (the
+default) the noisy one limited to the decoded one (``OUTPUT_MODES``).
 
 Self-contained like a transformers model file: ``EnhancementConfig`` holds every
 hyperparameter, ``VQEnhancerModel`` reads only it, ``save_pretrained`` /
@@ -24,10 +25,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotrack.errors import AudioError
+from emotrack.errors import AudioError, ParameterError
 from emotrack.ml.device import resolve_device
 from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
 from emotrack.ml.quality.vqscore import CosineCodebook
+
+# How the decoded clean magnitude becomes the output: see VQEnhancerModel.enhance_waveform.
+OUTPUT_MODES = ("gain", "decoded")
 
 
 @dataclass
@@ -191,15 +195,28 @@ class VQEnhancerModel(nn.Module):
         return out
 
     @torch.no_grad()
-    def enhance_waveform(self, waveform: torch.Tensor) -> torch.Tensor:
-        """[batch, samples] -> enhanced [batch, samples]: decoded magnitude, noisy phase."""
+    def enhance_waveform(self, waveform: torch.Tensor, output: str = "gain") -> torch.Tensor:
+        """[batch, samples] -> enhanced [batch, samples], with the noisy phase.
+
+        ``output="decoded"`` is the paper's: the decoded magnitude replaces the input's.
+        ``output="gain"`` uses the decoded magnitude as a ceiling on the input's (a gain
+        ≤ 1 per time-frequency bin): it only removes energy, so speech detail the codebook
+        cannot express survives. On held-out speech at 0–10 dB it gave higher PESQ, STOI
+        and DNSMOS than ``decoded`` (model card), so it is the default.
+        """
+        if output not in OUTPUT_MODES:
+            raise ValueError(f"output must be one of {', '.join(OUTPUT_MODES)}, got {output!r}")
         out = self.forward(waveform)
         spectrum = out["spectrum"]
-        magnitude = torch.expm1(out["enhanced_log_magnitude"])
-        phase = spectrum / torch.clamp(spectrum.abs(), min=1e-7)
+        decoded = torch.expm1(out["enhanced_log_magnitude"])
+        magnitude = torch.clamp(spectrum.abs(), min=1e-7)
+        if output == "gain":
+            enhanced = spectrum * torch.clamp(decoded / magnitude, max=1.0)
+        else:
+            enhanced = decoded * spectrum / magnitude
         window = torch.hann_window(self.config.n_fft, device=waveform.device,
                                    dtype=waveform.dtype)
-        return torch.istft(magnitude * phase, n_fft=self.config.n_fft,
+        return torch.istft(enhanced, n_fft=self.config.n_fft,
                            hop_length=self.config.hop_length, win_length=self.config.n_fft,
                            window=window, center=True, length=waveform.shape[-1])
 
@@ -227,18 +244,23 @@ class SpeechEnhancer:
     CHUNK_SECONDS = 20.0
     OVERLAP_SECONDS = 0.5
 
-    def __init__(self, model: VQEnhancerModel, device: torch.device | str = "cpu"):
+    def __init__(self, model: VQEnhancerModel, device: torch.device | str = "cpu",
+                 output: str = "gain"):
+        if output not in OUTPUT_MODES:
+            raise ParameterError(f"enhancement output must be one of {', '.join(OUTPUT_MODES)}, "
+                                 f"got {output!r}")
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        self.output = output
 
     @classmethod
     def from_pretrained(cls, directory: str | Path | None = None,
-                        device: str | None = None) -> SpeechEnhancer:
+                        device: str | None = None, output: str = "gain") -> SpeechEnhancer:
         """Load from ``directory`` or the bundled ``resources/models/enhancement``."""
         resolved = resolve_device(device)
         model = VQEnhancerModel.from_pretrained(directory or default_enhancement_model_dir(),
                                                 resolved)
-        return cls(model, resolved)
+        return cls(model, resolved, output)
 
     def enhance(self, samples_16k: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples_16k, dtype=np.float32)
@@ -254,7 +276,7 @@ class SpeechEnhancer:
         while True:
             piece = samples[start:start + chunk]
             waveform = torch.from_numpy(piece).to(self.device)[None]
-            enhanced = self.model.enhance_waveform(waveform)[0].cpu().numpy()
+            enhanced = self.model.enhance_waveform(waveform, self.output)[0].cpu().numpy()
             fade = np.ones(piece.size)
             ramp = min(overlap, piece.size)
             if start > 0:
