@@ -636,9 +636,7 @@ class MainWindow(QMainWindow):
         worker = self.quality_worker
         if worker is None or worker.project is not self.project or self.project is None:
             return
-        self.push(commands.set_quality(self.project, track))
-        self.statusBar().showMessage(f"Speech quality {track.vqscore:.3f}; "
-                                     f"{track.flagged_seconds:.1f} s flagged", 5000)
+        self.push(commands.set_quality(self.project, track))  # the status-bar label follows
 
     def _on_quality_finished(self) -> None:
         worker, self.quality_worker = self.quality_worker, None
