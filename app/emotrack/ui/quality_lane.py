@@ -93,8 +93,10 @@ class QualityLane(QObject):
             pos=0.5, angle=0, movable=True,
             pen=pg.mkPen(THRESHOLD_COLOUR, width=1, style=Qt.DashLine),
             hoverPen=pg.mkPen(THRESHOLD_COLOUR, width=3),
+            # A translucent backing keeps the label readable over the score curve.
             label="flag < {value:.2f}", labelOpts={"position": 0.02, "color": THRESHOLD_COLOUR,
-                                                    "anchors": [(0, 1), (0, 1)]})
+                                                    "anchors": [(0, 1), (0, 1)],
+                                                    "fill": (0, 0, 0, 220)})
         self.threshold_line.setZValue(20)
         self.threshold_line.sigDragged.connect(self._on_line_dragged)
         self.threshold_line.sigPositionChangeFinished.connect(self._end_drag)

@@ -228,6 +228,8 @@ class Timeline(QWidget):
         wp.hideAxis("bottom")
         wp.setLabel("left", "wave")
         wp.getAxis("left").setWidth(48)
+        # No ±1 labels: they would collide with the lane below at the plots' shared edge.
+        wp.getAxis("left").setTicks([[(-0.5, "-.5"), (0, "0"), (0.5, ".5")], []])
         wp.setYRange(-1.0, 1.0, padding=0.02)
         wp.setMenuEnabled(False)
         wp.hideButtons()
