@@ -118,10 +118,11 @@ class Project:
     @keyframes.setter
     def keyframes(self, track: Iterable[Keyframe]) -> None:
         track = tuple(track)
-        for key in track:
-            if key.id < 0:
+        if track:
+            ids = [key.id for key in track]
+            if min(ids) < 0:
                 raise ValueError("keyframes must get an id from project.new_id before use")
-            self.new_id.see(key.id)
+            self.new_id.see(max(ids))
         self._keyframes = sorted_track(track)
         self.events.keyframes.emit(self._keyframes)
 
