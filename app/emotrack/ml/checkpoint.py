@@ -4,6 +4,7 @@ config as a dict) + ``model.safetensors`` (its state dict), the layout of transf
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +19,24 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 
 ModelT = TypeVar("ModelT", bound=nn.Module)
+ConfigT = TypeVar("ConfigT", bound="DataclassConfig")
+
+
+class DataclassConfig:
+    """``to_dict`` / ``from_dict`` for a model config that is a dataclass.
+
+    ``from_dict`` ignores keys it does not know (a config written by a newer Emotrack
+    still loads) and turns JSON lists back into tuples.
+    """
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls: type[ConfigT], values: dict) -> ConfigT:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: tuple(v) if isinstance(v, list) else v
+                      for k, v in values.items() if k in known})
 
 
 def save_checkpoint(model: nn.Module, config: dict, directory: str | Path) -> None:

@@ -16,7 +16,6 @@ codebook is shared with the quality model (``vqscore.CosineCodebook``).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from torch import nn
 
 from emotrack.errors import AudioError, ParameterError
 from emotrack.ml.device import resolve_device
-from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
+from emotrack.ml.checkpoint import DataclassConfig, load_checkpoint, save_checkpoint
 from emotrack.ml.quality.vqscore import CosineCodebook
 
 # How the decoded clean magnitude becomes the output: see VQEnhancerModel.enhance_waveform.
@@ -35,7 +34,7 @@ OUTPUT_MODES = ("gain", "decoded")
 
 
 @dataclass
-class EnhancementConfig:
+class EnhancementConfig(DataclassConfig):
     """Hyperparameters of the enhancement VQ-VAE (defaults = the reference SE settings)."""
 
     sample_rate: int = 16000
@@ -62,16 +61,6 @@ class EnhancementConfig:
     def n_bins(self) -> int:
         return self.n_fft // 2 + 1
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> EnhancementConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in values.items() if k in known}
-        if "hidden_channels" in kwargs:
-            kwargs["hidden_channels"] = tuple(kwargs["hidden_channels"])
-        return cls(**kwargs)
 
 
 def complex_spectrogram(waveform: torch.Tensor, config: EnhancementConfig) -> torch.Tensor:

@@ -15,7 +15,6 @@ hyperparameter, ``VQScoreModel`` reads only its config, ``save_pretrained`` /
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,12 +24,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from emotrack.errors import AudioError
-from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
+from emotrack.ml.checkpoint import DataclassConfig, load_checkpoint, save_checkpoint
 from emotrack.ml.device import resolve_device
 
 
 @dataclass
-class VQScoreConfig:
+class VQScoreConfig(DataclassConfig):
     """Hyperparameters of the quality VQ-VAE (defaults = the reference QE settings)."""
 
     sample_rate: int = 16000
@@ -55,16 +54,6 @@ class VQScoreConfig:
     def n_bins(self) -> int:
         return self.n_fft // 2 + 1
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> VQScoreConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        kwargs = {k: v for k, v in values.items() if k in known}
-        if "hidden_channels" in kwargs:
-            kwargs["hidden_channels"] = tuple(kwargs["hidden_channels"])
-        return cls(**kwargs)
 
 
 def magnitude_spectrogram(waveform: torch.Tensor, config: VQScoreConfig) -> torch.Tensor:
