@@ -52,9 +52,10 @@ class Keyframe:
         """A copy with new ``values``, skipping validation: for values the heuristics
         computed (finite, >= 0), where re-validating hundreds of keys per slider step
         would cost more than the blend itself."""
+        fields = self.__dict__.copy()
+        fields["values"] = values
         copy = object.__new__(Keyframe)
-        copy.__dict__.update(self.__dict__)
-        object.__setattr__(copy, "values", values)
+        object.__setattr__(copy, "__dict__", fields)
         return copy
 
     def edited(self, values: Sequence[float]) -> "Keyframe":
