@@ -144,10 +144,17 @@ def edit_latency(app, tmp: Path) -> dict:
         redraw(window)
 
     drag_ms = measure(drag_step, 60)
+
+    def drag_step_event_loop(i: int) -> None:
+        timeline._drag_move(key.time, 1.09, key.time + 2.4 + 0.04 * (i + 1), 1.09)
+        app.processEvents()  # only the dirty region, as in the running app
+
+    drag_loop_ms = measure(drag_step_event_loop, 60)
     timeline._drag_finish()
     undo_steps = window.undo_stack.count()
     window.close()
     return {"keys": n_keys, "slider_ms": slider_ms, "drag_ms": drag_ms, "undo_steps": undo_steps,
+            "drag_loop_ms": drag_loop_ms,
             "loop_ms": loop_ms, "edit_ms": split["edit"], "paint_ms": split["paint"], "blend_ms": blend_ms}
 
 
@@ -236,6 +243,7 @@ def main() -> int:
     print(f"    of which the edit (command + events + setData): {stats(edits['edit_ms'])}")
     print(f"    of which the repaint of the timeline:          {stats(edits['paint_ms'])}")
     print(f"    core Project.blend of 600 keys alone:          {stats(edits['blend_ms'])}")
+    print(f"  keyframe drag step   → event loop repaint:     {stats(edits['drag_loop_ms'])}")
     print(f"  keyframe drag step   → forced full repaint:    {stats(edits['drag_ms'])}")
     print(f"  undo steps after analysis + 1 slider drag + 1 key drag: {edits['undo_steps']}")
     print(f"  machine load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

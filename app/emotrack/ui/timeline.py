@@ -19,7 +19,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QGraphicsView, QLabel, QVBoxLayout, QWidget
 
 from emotrack.core import commands
 from emotrack.core.commands import Command
@@ -209,6 +209,10 @@ class Timeline(QWidget):
         self.header.setObjectName("timelineReadout")
         self.header.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.view = pg.GraphicsLayoutWidget()
+        # Repaint one rectangle around all changes: with Qt's default (a region of many
+        # small rects) the raster engine clips every antialiased curve to that region,
+        # which made a keyframe drag step ~33 ms against ~15 ms with a plain rect.
+        self.view.setViewportUpdateMode(QGraphicsView.BoundingRectViewportUpdate)
         self.view.ci.layout.setSpacing(0)
         self.view.ci.setContentsMargins(4, 4, 8, 4)
 
