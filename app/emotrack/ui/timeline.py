@@ -200,7 +200,7 @@ class Timeline(QWidget):
         self.theme: Theme = DARK
         self.playhead_time = 0.0
         self._drag: dict | None = None
-        self._marker_signature: tuple | None = None
+        self._marker_signatures: dict[str, tuple] = {}  # per style: (id, time) drawn
         self.stacked = False  # stacked-area view: emotions as bands that sum to 1
         self.stack_tops: list[pg.PlotCurveItem] = []
         self.stack_fills: list[pg.FillBetweenItem] = []
@@ -318,6 +318,7 @@ class Timeline(QWidget):
                 item.setData([], [])
             for marker in self.marker_items.values():
                 marker.setData([], [])
+            self._marker_signatures.clear()
             self.wave_item.setData([], [])
             return
         project.events.keyframes.connect(self._on_keyframes)
@@ -445,17 +446,17 @@ class Timeline(QWidget):
         project = self.project
         if project is None:
             return
-        track = project.keyframes
         selected = self.selection.ids
-        # Heuristic edits rewrite values only: skip the scatters when nothing they show changed.
-        signature = (selected, tuple((k.id, k.time, k.locked, k.low_confidence) for k in track))
-        if signature == self._marker_signature:
-            return
-        self._marker_signature = signature
         groups: dict[str, list] = {style: [] for style in MARKER_STYLES}
-        for key in track:
+        for key in project.keyframes:
             groups[marker_style(key, selected)].append(key)
         for style, keys in groups.items():
+            # Only rebuild scatters whose keys moved or changed style: heuristic edits
+            # touch none, a drag only the selected keys' scatter.
+            signature = tuple((k.id, k.time) for k in keys)
+            if self._marker_signatures.get(style) == signature:
+                continue
+            self._marker_signatures[style] = signature
             self.marker_items[style].setData(
                 x=np.fromiter((k.time for k in keys), float, len(keys)),
                 y=np.full(len(keys), KEY_LANE_Y),
