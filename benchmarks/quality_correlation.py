@@ -14,6 +14,9 @@ clean utterance scores higher than its degraded version.
 Items per utterance: 4 noises × 5 SNRs, 3 reverbs, 3 codec settings, 2 clipping
 levels, 2 band limits (30).
 
+``--split validation`` degrades the training run's validation speakers instead: choose
+among checkpoints on those, so that the benchmark speakers stay unseen by every choice.
+
 Utterances are cut to ``--max-seconds`` (8 s: one DNSMOS window). PESQ, STOI and DNSMOS
 do not depend on the quality model and dominate the run time (DNSMOS ~1-5 s per item on
 a busy 2-core CPU), so ``--cache FILE`` stores them; a rerun for another checkpoint
@@ -152,6 +155,10 @@ def main() -> int:
     parser.add_argument("--clean", type=Path, required=True, help="clean speech folder")
     parser.add_argument("--model", type=Path, default=None, help="quality model folder")
     parser.add_argument("--limit", type=int, default=12, help="held-out utterances to use")
+    parser.add_argument("--split", choices=("benchmark", "validation"), default="benchmark",
+                        help="speakers to degrade: the benchmark's (report these) or the "
+                             "training run's validation speakers (choose checkpoints on "
+                             "these, so the benchmark stays unseen)")
     parser.add_argument("--max-seconds", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None,
@@ -165,14 +172,15 @@ def main() -> int:
     torch.set_num_threads(1)
     estimator = QualityEstimator.from_pretrained(args.model, device="cpu")
     dnsmos = DNSMOS()
-    held_out = benchmark_split(find_audio(args.clean))[2]
+    _, validation, benchmark = benchmark_split(find_audio(args.clean))
+    held_out = validation if args.split == "validation" else benchmark
     max_samples = int(args.max_seconds * SAMPLE_RATE)
     utterances = [soundfile.read(str(p), dtype="float32")[0][:max_samples] for p in held_out]
     cache: dict[str, dict] = {}
     if args.cache and args.cache.is_file():
         cache = json.loads(args.cache.read_text())
     used = list(range(min(args.limit, len(utterances))))
-    print(f"{len(used)} held-out utterances (of {len(held_out)}), model "
+    print(f"{len(used)} {args.split} utterances (of {len(held_out)}), model "
           f"{args.model or 'bundled'}", flush=True)
 
     rows: list[dict] = []
