@@ -40,14 +40,21 @@ def frame_levels_db(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """RMS level in dBFS of 20 ms frames every 10 ms.
 
     A frame is exactly two hops, so its energy is the sum of two per-hop energies:
-    one pass of float32 squares over the clip, fast enough for hour-long files.
+    one pass of float32 squares over the clip, fast enough for hour-long files. The
+    whole hops are read in place (a padded copy of an hour costs more than the squares).
     """
+    samples = np.asarray(samples, dtype=np.float32)
     hop = int(HOP_SECONDS * sample_rate)
     per_frame = int(round(FRAME_SECONDS / HOP_SECONDS))
     n_hops = max(1, int(np.ceil(len(samples) / hop)))
-    padded = np.zeros(n_hops * hop + (per_frame - 1) * hop, dtype=np.float32)
-    padded[: len(samples)] = samples
-    hop_energy = np.einsum("ij,ij->i", *(padded.reshape(-1, hop),) * 2, dtype=np.float64)
+    whole = len(samples) // hop
+    # Hop energies, then zeros past the end so the last frames read silence.
+    hop_energy = np.zeros(n_hops + per_frame - 1, dtype=np.float64)
+    body = samples[: whole * hop].reshape(whole, hop)
+    hop_energy[:whole] = np.einsum("ij,ij->i", body, body, dtype=np.float64)
+    tail = samples[whole * hop:]
+    if tail.size:
+        hop_energy[whole] = np.dot(tail.astype(np.float64), tail)
     frame_energy = sum(hop_energy[k:k + n_hops] for k in range(per_frame)) / (per_frame * hop)
     return 10.0 * np.log10(frame_energy + 1e-12)
 
