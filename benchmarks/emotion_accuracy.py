@@ -6,7 +6,8 @@ The data folder is laid out like the shared emotion data (labels.csv: path, corp
 speaker, label, lang, seconds). By default only the speakers that training holds out
 (``emotrack.ml.emotion.training.VALIDATION_SPEAKERS``) are evaluated; ``--speakers``
 picks others, ``--speakers all`` every clip. A clip's emotion is the argmax of the mean
-window probabilities over 0.9 s windows at 0.45 s hop, exactly as the app classifies.
+probabilities of its speech windows (0.9 s windows at 0.45 s hop; silent ones do not
+vote), exactly as the app classifies.
 Prints accuracy, macro-F1, per-class accuracy and the confusion matrix (``--json`` writes
 them to a file too).
 """

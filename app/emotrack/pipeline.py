@@ -165,7 +165,9 @@ def analyze_file(
 
 def classify_clip(clip: AudioClip, model: "EmotionModel",
                   settings: AnalysisSettings | None = None) -> dict[str, float]:
-    """Clip-level probabilities: the mean of the window probabilities."""
-    windows = run_analysis(clip, settings or AnalysisSettings(), model)
+    """Clip-level probabilities: the mean of the probabilities of the speech windows."""
+    settings = settings or AnalysisSettings()
+    windows = run_analysis(clip, settings, model)
+    voice = detect_voice(clip.samples, clip.sample_rate, min_pause=settings.min_pause)
     labels = output_labels(model.labels)
-    return dict(zip(labels, (float(p) for p in windows.clip_vector())))
+    return dict(zip(labels, (float(p) for p in windows.clip_vector(voice))))

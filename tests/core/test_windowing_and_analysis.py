@@ -88,6 +88,21 @@ def test_silent_frames_get_neutral():
     assert [int(np.argmax(k.vector)) for k in keys] == [0, 0, N, N]
 
 
+def test_clip_vector_averages_only_the_speech_windows():
+    n = 4 * SR
+    starts = window_starts(n, 14_400, 7_200)
+    # Anger while the windows are inside the speech (first 2 s), sadness over silence.
+    wp = _windows([onehot(0) if s + 14_400 <= 2 * SR else onehot(5) for s in starts], n)
+    voiced = np.zeros(400, bool)
+    voiced[:200] = True
+    assert np.argmax(wp.clip_vector()) == 5  # every window votes
+    speech_only = wp.clip_vector(VoiceActivity(voiced))
+    assert speech_only.sum() == pytest.approx(1.0)
+    assert speech_only[0] > 0.5
+    # No speech anywhere: every window votes rather than nothing.
+    np.testing.assert_allclose(wp.clip_vector(VoiceActivity(np.zeros(400, bool))), wp.clip_vector())
+
+
 def test_adaptive_keys_cut_at_pauses_and_at_lasting_emotion_changes():
     n = 10 * SR
     starts = window_starts(n, 14_400, 7_200)

@@ -114,6 +114,20 @@ def test_classify_averages_window_probabilities(model):
     np.testing.assert_allclose(short.sum(), 1.0, atol=1e-5)
 
 
+def test_classify_leaves_out_the_silent_windows(model):
+    speech = noise(1.0, seed=4)
+    padded = np.concatenate([np.zeros(RATE, np.float32), speech, np.zeros(RATE, np.float32)])
+    starts = window_starts(len(padded), 4800, 2400)
+    probabilities = model.predict_windows(padded, starts, 4800)
+    clip = model.classify(padded, window=4800, hop=2400)
+    # A window votes when at least 30 % of it is speech (the keyframe rule); at this hop
+    # every window's share is 0, 1/6, 2/3 or 1, far from the edge.
+    share = (np.minimum(starts + 4800, 2 * RATE) - np.maximum(starts, RATE)).clip(0) / 4800
+    votes = share >= 0.3
+    assert 0 < votes.sum() < len(starts)
+    np.testing.assert_allclose(clip, probabilities[votes].mean(axis=0), atol=1e-6)
+
+
 def test_missing_or_incomplete_folder_is_a_model_error(tmp_path, model_dir):
     with pytest.raises(ModelError, match="not found"):
         EmotionModel.from_pretrained(tmp_path / "nowhere", device="cpu")

@@ -36,11 +36,20 @@ class WindowProbabilities:
     def centres_seconds(self) -> np.ndarray:
         return window_centres(self.starts, self.window, self.n_samples) / self.sample_rate
 
-    def clip_vector(self) -> np.ndarray:
-        """Clip-level probabilities: the mean over windows."""
+    def clip_vector(self, voice: VoiceActivity | None = None) -> np.ndarray:
+        """Clip-level probabilities: the mean over the windows that hold speech.
+
+        With ``voice``, windows under ``MIN_VOICED_SHARE`` speech do not vote, as they
+        get no keyframe emotion either: the network never heard silence in training,
+        and leading and trailing silence can be half of a short line. Without speech
+        anywhere (or without ``voice``), every window votes.
+        """
         if len(self.probabilities) == 0:
             raise ValueError("no windows to combine")
-        return self.probabilities.mean(axis=0)
+        voiced = _voiced_windows(self, voice)
+        if not voiced.any():
+            voiced[:] = True
+        return self.probabilities[voiced].mean(axis=0)
 
 
 @dataclass(frozen=True)

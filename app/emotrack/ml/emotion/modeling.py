@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emotrack.core.analysis import WindowProbabilities
 from emotrack.core.emotions import EMOTIONS, canonical_labels
+from emotrack.core.vad import detect_voice
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.device import autocast, resolve_device
@@ -155,11 +157,16 @@ class EmotionModel:
 
     def classify(self, samples: np.ndarray, window: int = DEFAULT_WINDOW, hop: int = DEFAULT_HOP,
                  batch_size: int = 32, progress: ProgressCallback | None = None) -> np.ndarray:
-        """Clip-level probabilities: the mean of the window probabilities (``labels`` order)."""
+        """Clip-level probabilities (``labels`` order): the mean over the windows that
+        hold speech, as the app combines them (``WindowProbabilities.clip_vector``)."""
         starts = window_starts(len(samples), window, hop)
         if len(starts) == 0:
             raise ParameterError("there is no audio to classify (zero samples)")
-        return self.predict_windows(samples, starts, window, batch_size, progress).mean(axis=0)
+        windows = WindowProbabilities(
+            starts=starts, window=window, hop=hop, n_samples=len(samples),
+            probabilities=self.predict_windows(samples, starts, window, batch_size, progress),
+            sample_rate=self.sample_rate)
+        return windows.clip_vector(detect_voice(samples, self.sample_rate))
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
         inputs = torch.from_numpy(batch).to(self.device)
