@@ -33,6 +33,7 @@ import json
 import sys
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from emotrack.core import degrade  # noqa: E402
 from emotrack.core.quality_regions import smooth  # noqa: E402
 
 SAMPLE_RATE = 16000
+ADDITIVE_NOISES = ("white", "pink", "babble", "speech_shaped")
 SNRS_DB = (-5, 0, 10, 20, 30)
 RT60S = (0.2, 0.5, 1.2)
 CODECS = (("opus", 6000), ("opus", 12000), ("mp3", 8000))
@@ -96,7 +98,7 @@ def degradations(clean: np.ndarray, others: list[np.ndarray], seed: list[int]
     def rng_for(kind: str, condition: str) -> np.random.Generator:
         return np.random.default_rng([*seed, zlib.crc32(f"{kind}|{condition}".encode())])
 
-    noises = {
+    noises = {  # keys: ADDITIVE_NOISES
         "white": lambda rng: degrade.white_noise(n, rng),
         "pink": lambda rng: degrade.pink_noise(n, rng),
         "babble": lambda rng: degrade.babble_noise(others, n, rng),
@@ -240,11 +242,17 @@ def main() -> int:
     print(f"{'type':<14}{'n':>5}  {'VQ~PESQ':>13}  {'VQ~STOI':>13}  {'VQ~DNSMOS':>13}  "
           f"{'DNSMOS~PESQ':>13}  {'DNSMOS~STOI':>13}")
     print(table_row("pooled", np.ones(len(rows), dtype=bool)))
+    # Additive noise alone is the reference's own test ground (VoiceBank-DEMAND).
+    print(table_row("noise only", np.isin(kinds, ADDITIVE_NOISES)))
     for kind in dict.fromkeys(kinds):
         print(table_row(kind, kinds == kind))
     print()
     print(f"clean scores higher than degraded: VQScore {100 * np.mean(pairs_vq):.1f} %, "
           f"DNSMOS {100 * np.mean(pairs_dns):.1f} % of {len(pairs_vq)} pairs")
+    losses = Counter(f"{r['type']} {r['condition']}"
+                     for r, won in zip(rows, pairs_vq) if not won)
+    print("VQScore misses (degraded scored at or above its clean version): "
+          + (", ".join(f"{name} x{count}" for name, count in losses.most_common()) or "none"))
     frames = np.concatenate(clean_frames)
     print("clean held-out frame scores (smoothed 0.1 s): "
           + ", ".join(f"p{q} {np.percentile(frames, q):.3f}" for q in (1, 2, 5, 10, 50)))
