@@ -62,7 +62,6 @@ class EnhancementConfig(DataclassConfig):
         return self.n_fft // 2 + 1
 
 
-
 def complex_spectrogram(waveform: torch.Tensor, config: EnhancementConfig) -> torch.Tensor:
     """[batch, samples] -> complex [batch, bins, frames]."""
     window = torch.hann_window(config.n_fft, device=waveform.device, dtype=waveform.dtype)

@@ -55,7 +55,6 @@ class VQScoreConfig(DataclassConfig):
         return self.n_fft // 2 + 1
 
 
-
 def magnitude_spectrogram(waveform: torch.Tensor, config: VQScoreConfig) -> torch.Tensor:
     """Linear magnitude STFT, [batch, samples] -> [batch, bins, frames].
 
