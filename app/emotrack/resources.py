@@ -26,8 +26,23 @@ def resource_path(*parts: str) -> Path:
     return resources_dir().joinpath(*parts)
 
 
+# The bundled emotion models by name: the accurate one (Whisper base encoder, the
+# default) and the fast one (a small wav2vec2 trained from scratch).
+BUNDLED_EMOTION_MODELS: dict[str, str] = {"accurate": "emotion", "fast": "emotion-fast"}
+DEFAULT_EMOTION_MODEL = "accurate"
+
+
 def default_emotion_model_dir() -> Path:
-    return resource_path("models", "emotion")
+    return emotion_model_dir(None)
+
+
+def emotion_model_dir(name_or_path: str | Path | None) -> Path:
+    """The folder of a bundled model named in ``BUNDLED_EMOTION_MODELS`` ("accurate",
+    "fast"), or ``name_or_path`` itself as a folder; None is the default model."""
+    key = DEFAULT_EMOTION_MODEL if name_or_path is None else str(name_or_path)
+    if key in BUNDLED_EMOTION_MODELS:
+        return resource_path("models", BUNDLED_EMOTION_MODELS[key])
+    return Path(name_or_path)
 
 
 def sample_clip_path() -> Path:

@@ -31,9 +31,10 @@ def raw_format(args: argparse.Namespace) -> RawFormat | None:
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
-    group.add_argument("--model", metavar="DIR",
-                       help="a local Hugging Face audio-classification checkpoint folder "
-                            "(wav2vec2/HuBERT/WavLM); default: the bundled model")
+    group.add_argument("--model", metavar="NAME|DIR",
+                       help="'accurate' (bundled, Whisper base encoder; the default), 'fast' (bundled "
+                            "wav2vec2, ~2x faster, less accurate) or a local Hugging Face "
+                            "audio-classification checkpoint folder (Whisper, wav2vec2, HuBERT, WavLM)")
     group.add_argument("--device", default="auto",
                        help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
 

@@ -10,15 +10,22 @@ import importlib
 
 # model name -> (trainer module, one-line help)
 TRAINERS = {
-    "emotion": ("emotrack.ml.emotion.training", "the emotion classifier (wav2vec2 on raw audio)"),
+    "emotion": ("emotrack.ml.emotion.whisper_training",
+                "the emotion classifier (fine-tunes the Whisper base encoder; with --from-projects, "
+                "learns from the keyframes an animator corrected)"),
+    "emotion-fast": ("emotrack.ml.emotion.training", "the fast emotion classifier (small wav2vec2, from scratch)"),
     "quality": ("emotrack.ml.quality.training", "the VQScore speech-quality estimator"),
     "enhance": ("emotrack.ml.quality.enhancement_training", "the self-distilled speech enhancer"),
 }
 
 
+CORRECTIONS_TRAINER = ("emotrack.ml.emotion.corrections",
+                       "an emotion model on the keyframes an animator corrected")
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a model (emotion, quality, enhance)", add_help=False,
+        "train", help="train a model (emotion, emotion-fast, quality, enhance)", add_help=False,
         description="Train a model; 'emotrack train MODEL --help' lists its options.",
     )
     # add_help=False passes --help on to the trainer; MODEL is optional only so that
@@ -35,6 +42,9 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
             return 0
         args.train_parser.error("the following arguments are required: MODEL")
     module_name, description = TRAINERS[args.model]
+    if args.model == "emotion" and any(arg.split("=")[0] == "--from-projects" for arg in rest):
+        # Learning from an animator's corrections fine-tunes an existing model instead.
+        module_name, description = CORRECTIONS_TRAINER
     trainer = importlib.import_module(module_name)
     parser = argparse.ArgumentParser(prog=f"emotrack train {args.model}", description=f"Train {description}.")
     trainer.add_arguments(parser)

@@ -46,7 +46,7 @@ class WindowProbabilities:
         """
         if len(self.probabilities) == 0:
             raise ValueError("no windows to combine")
-        voiced = _voiced_windows(self, voice)
+        voiced = voiced_windows(self, voice)
         if not voiced.any():
             voiced[:] = True
         return self.probabilities[voiced].mean(axis=0)
@@ -68,7 +68,8 @@ def _neutral(n_labels: int) -> np.ndarray:
     return v
 
 
-def _voiced_windows(wp: WindowProbabilities, voice: VoiceActivity | None) -> np.ndarray:
+def voiced_windows(wp: WindowProbabilities, voice: VoiceActivity | None) -> np.ndarray:
+    """Which windows hold at least ``MIN_VOICED_SHARE`` speech (all of them without ``voice``)."""
     if voice is None:
         return np.ones(len(wp.starts), dtype=bool)
     sr = wp.sample_rate
@@ -88,7 +89,7 @@ def fixed_keyframes(
     frames = frame_starts(wp.n_samples, frame)
     ends = np.minimum(frames + frame, max(wp.n_samples, 1))
     n_labels = wp.probabilities.shape[1]
-    voiced = _voiced_windows(wp, voice)
+    voiced = voiced_windows(wp, voice)
     centres = window_centres(wp.starts, wp.window, wp.n_samples)
     if voiced.any():
         pooled = pool_windows_into_frames(wp.probabilities[voiced], centres[voiced], frames, frame)

@@ -2,9 +2,17 @@
 
 A checkpoint directory holds ``config.json`` (with ``id2label``), the weights
 (``model.safetensors`` or ``pytorch_model.bin``) and optionally
-``preprocessor_config.json``. wav2vec2, HuBERT and WavLM classifiers all load the same
-way. Columns of every probability array follow :attr:`EmotionModel.labels`: the app's six
+``preprocessor_config.json``. Two families load the same way:
+
+- raw-waveform classifiers (wav2vec2, HuBERT, WavLM): every analysis window goes
+  through the whole network on its own;
+- Whisper classifiers (``WhisperForAudioClassification``, model_type "whisper"): the
+  clip is encoded once and each window pools its frames (``whisper_pooling``).
+
+Columns of every probability array follow :attr:`EmotionModel.labels`: the app's six
 emotions that the checkpoint knows, in ``EMOTIONS`` order, then any extra labels.
+A config may carry ``emotrack_temperature``, the softmax temperature fitted on
+validation speakers so that the probabilities are calibrated (1.0 when absent).
 """
 
 from __future__ import annotations
@@ -21,7 +29,8 @@ from emotrack.core.vad import detect_voice
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.device import autocast, resolve_device
-from emotrack.resources import default_emotion_model_dir
+from emotrack.ml.emotion.whisper_pooling import WhisperWindowScorer
+from emotrack.resources import emotion_model_dir
 
 # The app's analysis window: 0.9 s at 16 kHz, hop 0.45 s (windows overlap 2x).
 DEFAULT_WINDOW = 14400
@@ -60,8 +69,9 @@ class EmotionModel:
     """Window-level emotion probabilities from a local audio-classification checkpoint."""
 
     def __init__(self, model: torch.nn.Module, sample_rate: int = 16000, normalize: bool = True,
-                 device: torch.device | None = None) -> None:
-        """Wrap a loaded classifier whose ``config.id2label`` names its outputs."""
+                 device: torch.device | None = None, mel_filters: np.ndarray | None = None) -> None:
+        """Wrap a loaded classifier whose ``config.id2label`` names its outputs.
+        A Whisper classifier also needs its feature extractor's ``mel_filters``."""
         config = model.config
         labels, column_order = ordered_labels([config.id2label[i] for i in range(config.num_labels)])
         self.model = model
@@ -69,19 +79,28 @@ class EmotionModel:
         self.sample_rate = sample_rate
         self.normalize = normalize
         self.device = device if device is not None else next(model.parameters()).device
+        self.temperature = float(getattr(config, "emotrack_temperature", 1.0) or 1.0)
+        if self.temperature <= 0:
+            raise ValueError(f"emotrack_temperature must be positive, got {self.temperature}")
+        self.whisper: WhisperWindowScorer | None = None
+        if config.model_type == "whisper":
+            if mel_filters is None:
+                raise ValueError("a Whisper classifier needs its feature extractor's mel filters")
+            self.whisper = WhisperWindowScorer(model, mel_filters)
         # Index into the checkpoint's logits that puts them in ``labels`` order.
         self._column_order = torch.tensor(column_order, dtype=torch.long, device=self.device)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path | None = None,
                         device: str | torch.device | None = "auto") -> EmotionModel:
-        """Load ``directory`` (None: the bundled model) onto ``device``; never downloads."""
+        """Load ``directory`` onto ``device``; never downloads. ``directory`` may name a
+        bundled model ("accurate", "fast"); None is the default one."""
         from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # callers report their own progress
 
-        path = Path(directory) if directory is not None else default_emotion_model_dir()
+        path = emotion_model_dir(directory)
         if not path.is_dir():
             raise ModelError(f"emotion model folder not found: {path}")
         if not (path / "config.json").is_file():
@@ -92,12 +111,14 @@ class EmotionModel:
             )
         torch_device = resolve_device(device)
         try:
-            model = AutoModelForAudioClassification.from_pretrained(path, local_files_only=True)
+            # float32 whatever the file holds: bundled weights are stored as fp16.
+            model = AutoModelForAudioClassification.from_pretrained(
+                path, local_files_only=True, dtype=torch.float32)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"cannot load emotion model from {path}: {first_line}") from exc
 
-        sample_rate, normalize = 16000, True
+        sample_rate, normalize, mel_filters = 16000, True, None
         if (path / "preprocessor_config.json").is_file():
             try:
                 extractor = AutoFeatureExtractor.from_pretrained(path, local_files_only=True)
@@ -105,10 +126,15 @@ class EmotionModel:
                 raise ModelError(f"unreadable preprocessor_config.json in {path}: {exc}") from exc
             sample_rate = int(getattr(extractor, "sampling_rate", sample_rate))
             normalize = bool(getattr(extractor, "do_normalize", normalize))
+            mel_filters = getattr(extractor, "mel_filters", None)
+        if model.config.model_type == "whisper" and mel_filters is None:
+            from transformers import WhisperFeatureExtractor
+
+            mel_filters = WhisperFeatureExtractor(feature_size=model.config.num_mel_bins).mel_filters
 
         model.to(torch_device).eval()
         try:
-            return cls(model, sample_rate, normalize, torch_device)
+            return cls(model, sample_rate, normalize, torch_device, mel_filters)
         except ValueError as exc:
             raise ModelError(f"emotion model in {path}: {exc}") from exc
 
@@ -143,6 +169,21 @@ class EmotionModel:
             raise ParameterError(f"batch_size must be at least 1, got {batch_size}")
         total = len(starts)
         out = np.empty((total, len(self.labels)), dtype=np.float32)
+        if self.whisper is not None:
+            # One encoding per group of windows spanning a few encoder chunks: memory stays
+            # bounded on hour-long clips, and the chunk grid is fixed from the clip's start,
+            # so grouping does not change the result.
+            span = self.whisper.clip_encoder.chunk_samples * 4
+            begin = 0
+            while begin < total:
+                end = begin + 1
+                while end < total and starts[end] + window - starts[begin] <= span:
+                    end += 1
+                out[begin:end] = self._probabilities(self.whisper.window_logits(samples, starts[begin:end], window))
+                if progress is not None:
+                    progress(end, total)
+                begin = end
+            return out
         for begin in range(0, total, batch_size):
             batch_starts = starts[begin:begin + batch_size]
             batch = np.zeros((len(batch_starts), window), dtype=np.float32)
@@ -169,10 +210,16 @@ class EmotionModel:
         return windows.clip_vector(detect_voice(samples, self.sample_rate))
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
+        if self.whisper is not None:
+            return self._probabilities(self.whisper.batch_logits(batch))
         inputs = torch.from_numpy(batch).to(self.device)
         if self.normalize:
             inputs = normalise_windows(inputs)
         with autocast(self.device):
             logits = self.model(input_values=inputs).logits
-        probabilities = torch.softmax(logits.float(), dim=-1)[:, self._column_order]
+        return self._probabilities(logits)
+
+    def _probabilities(self, logits: torch.Tensor) -> np.ndarray:
+        """Calibrated probabilities in ``labels`` order."""
+        probabilities = torch.softmax(logits.float() / self.temperature, dim=-1)[:, self._column_order]
         return probabilities.cpu().numpy()

@@ -1,0 +1,69 @@
+"""Window probabilities from Whisper-based classifiers: encode the clip once, pool windows.
+
+A ``WhisperForAudioClassification`` checkpoint classifies a whole input as
+``classifier(mean_t(projector(h_t)))``, where ``h_t`` is the last hidden state or,
+with ``use_weighted_layer_sum``, a softmax-weighted sum of all of them. Here the same
+head runs on the frames of one analysis window at a time, and all windows share one
+encoding of the clip (``emotrack.ml.whisper.encoder``): overlapping windows cost
+nothing extra, and the encoder hears each window in the context of its sentence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from transformers import WhisperForAudioClassification
+
+from emotrack.ml.device import autocast
+from emotrack.ml.whisper.encoder import ClipEncoding, WhisperClipEncoder
+
+
+class WhisperWindowScorer:
+    """Logits of analysis windows for a loaded ``WhisperForAudioClassification``."""
+
+    def __init__(self, model: WhisperForAudioClassification, mel_filters: np.ndarray) -> None:
+        self.model = model
+        self.clip_encoder = WhisperClipEncoder(model.encoder, mel_filters).to(model.device)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def encode(self, samples: np.ndarray, first_sample: int = 0, end_sample: int | None = None
+               ) -> ClipEncoding:
+        """The clip's hidden states for the frames that cover ``[first_sample, end_sample)``."""
+        with autocast(self.device):
+            return self.clip_encoder.encode(samples, first_sample, end_sample)
+
+    def frame_features(self, encoding: ClipEncoding) -> torch.Tensor:
+        """``projector(h_t)`` for every frame: ``[frames, classifier_proj_size]``."""
+        config = self.model.config
+        states = encoding.hidden_states.float()
+        if config.use_weighted_layer_sum:
+            weights = torch.softmax(self.model.layer_weights.float(), dim=-1)
+            hidden = torch.einsum("l,ltd->td", weights, states)
+        else:
+            hidden = states[-1]
+        return self.model.projector.float()(hidden)
+
+    def window_logits(self, samples: np.ndarray, starts: Sequence[int], window: int) -> torch.Tensor:
+        """Logits ``[len(starts), num_labels]`` of the windows of ``samples`` at ``starts``."""
+        starts = np.asarray(starts, dtype=np.int64)
+        encoding = self.encode(samples, int(max(0, starts.min())), int(starts.max()) + window)
+        return self.logits_from_encoding(encoding, starts, window)
+
+    def logits_from_encoding(self, encoding: ClipEncoding, starts: Sequence[int], window: int) -> torch.Tensor:
+        """Mean of each window's frame features (via a running sum), through the classifier."""
+        features = self.frame_features(encoding)
+        running = torch.cat([features.new_zeros(1, features.shape[1]), features.cumsum(dim=0)])
+        bounds = torch.tensor([encoding.frame_range(int(s), window) for s in starts],
+                              dtype=torch.long, device=features.device).reshape(-1, 2)
+        pooled = (running[bounds[:, 1]] - running[bounds[:, 0]]) / (bounds[:, 1] - bounds[:, 0]).unsqueeze(1)
+        return self.model.classifier.float()(pooled)
+
+    def batch_logits(self, windows: np.ndarray) -> torch.Tensor:
+        """Logits of separate equal-length recordings ``[n, samples]``, each encoded alone."""
+        rows = [self.logits_from_encoding(self.encode(row), [0], len(row)) for row in windows]
+        return torch.cat(rows)

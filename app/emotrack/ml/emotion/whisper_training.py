@@ -1,0 +1,346 @@
+"""Fine-tuning a Whisper-based emotion classifier on CPU.
+
+The model is ``transformers``' ``WhisperForAudioClassification`` on the encoder that
+``scripts/import_whisper_base.py`` imports (OpenAI Whisper base): a softmax-weighted
+sum of all hidden states, a projection, the mean over an analysis window's frames, and a
+linear classifier. The lower encoder layers stay frozen; their hidden states are
+computed once per clip and augmented copy and cached on disk (``encoding_cache``), so
+each step runs only the top ``--train-layers`` layers and the head.
+
+Each step takes class-balanced clips, crops them to a common length inside their voiced
+part, and puts every analysis window of the crop (0.9 s at 0.45 s hop, as the app
+slides them) through the head with the clip's label. Validation speakers choose the
+epoch and fit the softmax temperature; test speakers (``--test-speakers``) are never
+read at all. Every epoch writes a resumable checkpoint.
+
+    emotrack train emotion --encoder runs/whisper-base --data ../shared/data/emotion --out runs/emotion-whisper
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from transformers import WhisperFeatureExtractor, WhisperForAudioClassification
+
+from emotrack.core.calibration import fit_temperature
+from emotrack.core.emotions import EMOTIONS
+from emotrack.errors import ModelError, ParameterError
+from emotrack.ml.emotion.data import SAMPLE_RATE, LabelledClip, _read_mono, read_labelled_clips, trim_silence
+from emotrack.ml.emotion.encoding_cache import encode_corpus, load_encoding
+from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
+from emotrack.ml.whisper.encoder import FRAME_SAMPLES, WhisperClipEncoder
+
+# Speakers of the shared corpus, by role. Test speakers are never read by training (the
+# benchmark's); validation speakers pick the epoch and the temperature. Both sets have
+# men and women, and one Italian speaker, like the training set.
+TEST_SPEAKERS: tuple[str, ...] = ("ravdess_A03", "ravdess_A04", "ravdess_A17", "ravdess_A18", "emovo_f2")
+VALIDATION_SPEAKERS: tuple[str, ...] = ("ravdess_A05", "ravdess_A06", "ravdess_A11", "ravdess_A12", "emovo_m1")
+
+CHECKPOINT_FILE = "checkpoint.pt"
+BEST_DIR = "best"
+VALIDATION_FILE = "validation.json"
+WINDOW_FRAMES = DEFAULT_WINDOW // FRAME_SAMPLES  # 45 frames = 0.9 s
+HOP_FRAMES = DEFAULT_HOP // FRAME_SAMPLES
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--encoder", required=True, type=Path,
+                        help="Whisper encoder checkpoint folder (scripts/import_whisper_base.py)")
+    parser.add_argument("--data", required=True, type=Path, help="folder with labels.csv and the clips")
+    parser.add_argument("--out", required=True, type=Path, help="folder for checkpoints and the best model")
+    parser.add_argument("--cache", type=Path, default=None, help="encoding cache (default OUT/cache)")
+    parser.add_argument("--babble", type=Path, default=None,
+                        help="folder of other speech (FLAC) mixed in as babble noise when augmenting")
+    parser.add_argument("--copies", type=int, default=6, help="encodings per clip: 1 as recorded + augmented")
+    parser.add_argument("--train-layers", type=int, default=2, help="top encoder layers to fine-tune")
+    parser.add_argument("--chunk-seconds", type=float, default=10.0,
+                        help="longest stretch the encoder hears at once (Whisper's own: 30)")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the clips")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--max-crop-seconds", type=float, default=5.0)
+    parser.add_argument("--lr", type=float, default=3e-4, help="peak lr of the head")
+    parser.add_argument("--encoder-lr", type=float, default=5e-5, help="peak lr of the fine-tuned layers")
+    parser.add_argument("--weight-decay", type=float, default=0.05)
+    parser.add_argument("--label-smoothing", type=float, default=0.1)
+    parser.add_argument("--projection", type=int, default=256)
+    parser.add_argument("--test-speakers", nargs="*", default=list(TEST_SPEAKERS),
+                        help="speakers never read (the benchmark's)")
+    parser.add_argument("--val-speakers", nargs="*", default=list(VALIDATION_SPEAKERS))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--resume", action="store_true", help=f"continue from OUT/{CHECKPOINT_FILE}")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def load_base_model(encoder_dir: Path, labels: list[str], projection: int, chunk_frames: int
+                    ) -> tuple[WhisperForAudioClassification, np.ndarray]:
+    """A classifier on the imported encoder, its positional table cut to ``chunk_frames``."""
+    if not (encoder_dir / "config.json").is_file():
+        raise ModelError(f"no Whisper encoder checkpoint in {encoder_dir} (run scripts/import_whisper_base.py)")
+    model = WhisperForAudioClassification.from_pretrained(
+        encoder_dir, local_files_only=True, dtype=torch.float32, num_labels=len(labels),
+        id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
+        use_weighted_layer_sum=True, classifier_proj_size=projection)
+    positions = model.encoder.embed_positions
+    if chunk_frames > positions.num_embeddings:
+        raise ParameterError(f"--chunk-seconds allows at most {positions.num_embeddings * FRAME_SAMPLES / SAMPLE_RATE:g}")
+    truncated = nn.Embedding(chunk_frames, positions.embedding_dim)
+    truncated.weight.data.copy_(positions.weight.data[:chunk_frames])
+    truncated.requires_grad_(False)
+    model.encoder.embed_positions = truncated
+    model.config.max_source_positions = chunk_frames
+    extractor = WhisperFeatureExtractor.from_pretrained(encoder_dir, local_files_only=True)
+    return model, extractor.mel_filters
+
+
+@dataclass
+class TrainingClip:
+    clip: LabelledClip
+    target: int
+    voiced: tuple[float, float]  # voiced span as fractions of the clip's length
+
+
+def voiced_fractions(samples: np.ndarray) -> tuple[float, float]:
+    """Where ``trim_silence`` would cut, as fractions of the clip (so they carry over to
+    augmented copies whose speed, and so length, changed)."""
+    trimmed = trim_silence(samples)
+    # trim_silence returns a view: its offset into samples is where speech begins.
+    begin = (trimmed.__array_interface__["data"][0] - samples.__array_interface__["data"][0]) // samples.itemsize
+    return begin / len(samples), (begin + len(trimmed)) / len(samples)
+
+
+class TopLayers(nn.Module):
+    """What training runs: the fine-tuned top encoder layers and the classification head
+    (views of the full model's modules, so their weights are the model's)."""
+
+    def __init__(self, model: WhisperForAudioClassification, n_train: int) -> None:
+        super().__init__()
+        self.model = model
+        self.first = len(model.encoder.layers) - n_train
+        self.layers = model.encoder.layers[self.first:]
+
+    def forward(self, lower: torch.Tensor) -> torch.Tensor:
+        """Frame features ``[batch, frames, projection]`` from the cached states
+        ``lower``: ``[first + 1, batch, frames, d]`` (embedding .. input of the first trained layer)."""
+        encoder = self.model.encoder
+        states = list(lower)
+        x = states[-1]
+        for layer in self.layers:
+            x = layer(x, None)
+            states.append(x)
+        states[-1] = encoder.layer_norm(x)
+        weights = torch.softmax(self.model.layer_weights, dim=-1)
+        hidden = torch.einsum("l,lbtd->btd", weights, torch.stack(states))
+        return self.model.projector(hidden)
+
+
+def window_logits(model: WhisperForAudioClassification, features: torch.Tensor) -> torch.Tensor:
+    """Logits of every analysis window of each crop: ``[batch, windows, labels]``."""
+    frames = features.shape[1]
+    n_windows = max(1, 1 + (frames - WINDOW_FRAMES) // HOP_FRAMES)
+    pooled = torch.stack([features[:, i * HOP_FRAMES:i * HOP_FRAMES + WINDOW_FRAMES].mean(dim=1)
+                          for i in range(n_windows)], dim=1)
+    return model.classifier(pooled)
+
+
+def run(args: argparse.Namespace) -> int:
+    for name in ("copies", "train_layers", "epochs", "batch_size", "threads"):
+        if getattr(args, name) < 1:
+            raise ParameterError(f"--{name.replace('_', '-')} must be at least 1")
+    torch.set_num_threads(args.threads)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out / CHECKPOINT_FILE
+    if args.resume and not checkpoint_path.is_file():
+        raise ParameterError(f"--resume given but there is no {checkpoint_path}")
+
+    test_speakers, val_speakers = set(args.test_speakers), set(args.val_speakers)
+    clips = [clip for clip in read_labelled_clips(args.data) if clip.speaker not in test_speakers]
+    train_clips = [clip for clip in clips if clip.speaker not in val_speakers]
+    val_clips = [clip for clip in clips if clip.speaker in val_speakers]
+    if not train_clips:
+        raise ParameterError("no training clips left after removing test and validation speakers")
+    labels = [e for e in EMOTIONS if any(clip.label == e for clip in train_clips)]
+    _log(f"{len(train_clips)} training clips of {len({c.speaker for c in train_clips})} speakers; "
+         f"{len(val_clips)} validation clips ({', '.join(sorted(val_speakers))}); "
+         f"test speakers never read: {', '.join(sorted(test_speakers))}")
+
+    chunk_frames = int(round(args.chunk_seconds * SAMPLE_RATE / FRAME_SAMPLES))
+    torch.manual_seed(args.seed)
+    model, mel_filters = load_base_model(args.encoder, labels, args.projection, chunk_frames)
+    n_layers = len(model.encoder.layers)
+    if args.train_layers > n_layers:
+        raise ParameterError(f"--train-layers is at most {n_layers} for this encoder")
+    frozen = n_layers - args.train_layers
+
+    cache = args.cache or out / "cache"
+    babble = [_read_mono(p) for p in sorted(args.babble.rglob("*.flac"))[:60]] if args.babble else []
+    clip_encoder = WhisperClipEncoder(model.encoder, mel_filters).eval()
+    encode_corpus(clip_encoder, train_clips, cache, args.copies, args.seed, babble, log=_log)
+
+    model.requires_grad_(False)
+    top = TopLayers(model, args.train_layers)
+    encoder_params = [p for layer in top.layers for p in layer.parameters()] + list(model.encoder.layer_norm.parameters())
+    head_params = [model.layer_weights, *model.projector.parameters(), *model.classifier.parameters()]
+    for parameter in encoder_params + head_params:
+        parameter.requires_grad_(True)
+    optimizer = torch.optim.AdamW([{"params": encoder_params, "lr": args.encoder_lr},
+                                   {"params": head_params, "lr": args.lr}], weight_decay=args.weight_decay)
+    steps_per_epoch = args.steps_per_epoch or math.ceil(len(train_clips) / args.batch_size)
+    total_steps = steps_per_epoch * args.epochs
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[args.encoder_lr, args.lr], total_steps=total_steps, pct_start=0.1)
+
+    items = [TrainingClip(clip, labels.index(clip.label), voiced_fractions(clip.samples)) for clip in train_clips]
+    targets = np.array([item.target for item in items])
+    weights = 1.0 / np.bincount(targets, minlength=len(labels))[targets]
+    weights /= weights.sum()
+    rng = np.random.default_rng(args.seed)
+    start_epoch, best_score = 0, -1.0
+    if args.resume:
+        state = torch.load(checkpoint_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, best_score = state["epoch"], state["best_score"]
+        _log(f"resuming after epoch {start_epoch} (best validation macro-F1 {best_score:.3f})")
+
+    max_crop = int(args.max_crop_seconds * SAMPLE_RATE / FRAME_SAMPLES)
+    validator = EmotionModel(model, SAMPLE_RATE, device=torch.device("cpu"), mel_filters=mel_filters)
+    for epoch in range(start_epoch, args.epochs):
+        began = time.perf_counter()
+        model.train()
+        loss_sum = 0.0
+        for _ in range(steps_per_epoch):
+            picks = rng.choice(len(items), size=args.batch_size, p=weights)
+            lower, batch_targets = _batch(items, picks, cache, rng, frozen, args.copies, max_crop)
+            logits = window_logits(model, top(lower))
+            loss = nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]),
+                batch_targets.repeat_interleave(logits.shape[1]), label_smoothing=args.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(encoder_params + head_params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            loss_sum += float(loss.detach())
+        model.eval()
+        summary = {"epoch": epoch + 1, "train_loss": loss_sum / steps_per_epoch}
+        if val_clips:
+            probabilities = np.stack([validator.classify(clip.samples) for clip in val_clips])
+            truth = np.array([labels.index(clip.label) for clip in val_clips])
+            summary.update(_scores(probabilities, truth, len(labels)))
+        score = summary.get("macro_f1", float(epoch))
+        if score > best_score:
+            best_score = score
+            save_model(model, out / BEST_DIR, mel_filters)
+            (out / VALIDATION_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+        _save_checkpoint(checkpoint_path, {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "numpy_rng": rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "best_score": best_score})
+        _log(f"epoch {epoch + 1}/{args.epochs} loss {summary['train_loss']:.3f} "
+             + (f"val acc {summary['accuracy']:.3f} macro-F1 {summary['macro_f1']:.3f} "
+                f"(best {best_score:.3f}) " if val_clips else "")
+             + f"{time.perf_counter() - began:.0f} s")
+
+    if val_clips:
+        calibrate(out / BEST_DIR, val_clips)
+    _log(f"best model in {out / BEST_DIR}")
+    return 0
+
+
+def calibrate(model_dir: Path, val_clips: list[LabelledClip]) -> float:
+    """Fit the softmax temperature on the validation clips (clip level, as ``classify``
+    reports) and store it in the model's config."""
+    model = EmotionModel.from_pretrained(model_dir, device="cpu")
+    model.temperature = 1.0
+    logits, truth = _window_logits_per_clip(model, val_clips)
+    temperature = fit_temperature(logits, truth)
+    config_path = model_dir / "config.json"
+    config = json.loads(config_path.read_text())
+    config["emotrack_temperature"] = temperature
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    _log(f"temperature {temperature:.3f} fitted on {len(val_clips)} validation clips")
+    return temperature
+
+
+def _window_logits_per_clip(model: EmotionModel, clips: list[LabelledClip]):
+    """Each clip's speech-window logits (model label order) and its true label index."""
+    from emotrack.core.analysis import WindowProbabilities, voiced_windows
+    from emotrack.core.vad import detect_voice
+    from emotrack.core.windowing import window_starts
+
+    per_clip, truth = [], []
+    for clip in clips:
+        starts = window_starts(len(clip.samples), DEFAULT_WINDOW, DEFAULT_HOP)
+        with torch.inference_mode():
+            logits = model.whisper.window_logits(clip.samples, starts, DEFAULT_WINDOW)[:, model._column_order]
+        frame = WindowProbabilities(starts=starts, window=DEFAULT_WINDOW, hop=DEFAULT_HOP,
+                                    n_samples=len(clip.samples), probabilities=np.zeros((len(starts), 1)),
+                                    sample_rate=SAMPLE_RATE)
+        voiced = voiced_windows(frame, detect_voice(clip.samples, SAMPLE_RATE))
+        per_clip.append(logits.numpy()[voiced if voiced.any() else slice(None)])
+        truth.append(model.labels.index(clip.label))
+    return per_clip, np.array(truth)
+
+
+def _batch(items, picks, cache: Path, rng, frozen: int, copies: int, max_crop: int):
+    """Cached lower states of the picked clips (a random copy each), cropped inside
+    their voiced part to one common length: ``[frozen + 1, batch, frames, d]``."""
+    crops = []
+    for index in picks:
+        item = items[index]
+        states = load_encoding(cache, item.clip, int(rng.integers(copies)))[: frozen + 1]
+        frames = states.shape[1]
+        begin = int(item.voiced[0] * frames)
+        end = max(begin + 1, int(math.ceil(item.voiced[1] * frames)))
+        crops.append(states[:, begin:end])
+    length = min(max_crop, min(crop.shape[1] for crop in crops))
+    batch = []
+    for crop in crops:
+        offset = int(rng.integers(0, crop.shape[1] - length + 1))
+        batch.append(crop[:, offset:offset + length])
+    lower = torch.from_numpy(np.stack(batch, axis=1).astype(np.float32))
+    return lower, torch.from_numpy(np.array([items[i].target for i in picks]))
+
+
+def _scores(probabilities: np.ndarray, truth: np.ndarray, n_labels: int) -> dict:
+    predicted = probabilities.argmax(axis=1)
+    f1 = []
+    for k in range(n_labels):
+        tp = np.sum((predicted == k) & (truth == k))
+        denominator = np.sum(predicted == k) + np.sum(truth == k)
+        if np.any(truth == k):
+            f1.append(2 * tp / denominator if denominator else 0.0)
+    return {"accuracy": float(np.mean(predicted == truth)), "macro_f1": float(np.mean(f1))}
+
+
+def save_model(model: WhisperForAudioClassification, directory: Path, mel_filters: np.ndarray) -> None:
+    """A folder EmotionModel.from_pretrained loads: config, weights, feature extractor."""
+    model.save_pretrained(directory, safe_serialization=True)
+    WhisperFeatureExtractor(feature_size=model.config.num_mel_bins, sampling_rate=SAMPLE_RATE,
+                            chunk_length=max(1, round(model.config.max_source_positions * FRAME_SAMPLES / SAMPLE_RATE))
+                            ).save_pretrained(directory)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    partial.replace(path)
+
+
+def _log(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr, flush=True)

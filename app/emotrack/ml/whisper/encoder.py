@@ -1,0 +1,156 @@
+"""One pass of Whisper's encoder over a whole clip, as frame features at 50 Hz.
+
+Whisper was trained on 30 s inputs; its encoder still works on shorter ones when the
+positional table is cut to the input's length (the classifier heads trained on top of
+it see the same cut). A clip is therefore encoded in equal chunks of at most
+``config.max_source_positions`` frames, each chunk at its own length (no padding to
+30 s, which would cost 10x on a 3 s line), and the chunks' frames are concatenated.
+
+Analysis windows then pool frames from this one encoding instead of encoding every
+overlapping window again: with 0.9 s windows at 0.45 s hop that halves the work, and
+the same encoding can feed every model that listens to the clip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+SAMPLE_RATE = 16000
+MEL_HOP = 160  # samples per mel frame (10 ms)
+FRAME_SAMPLES = 2 * MEL_HOP  # samples per encoder frame (20 ms): conv2 has stride 2
+N_FFT = 400
+
+
+def frame_count(n_samples: int) -> int:
+    """Encoder frames that cover ``n_samples`` (the last one may be partly past the end)."""
+    return max(1, math.ceil(n_samples / FRAME_SAMPLES))
+
+
+@dataclass
+class ClipEncoding:
+    """Hidden states of the encoder for (part of) a clip: ``[layers + 1, frames, d_model]``
+    (index 0 is the input embedding, the last is after the final layer norm, as in
+    ``transformers``' ``output_hidden_states``). Row ``i`` is the clip's frame
+    ``first_frame + i``; frame ``f`` covers samples ``[320 f, 320 (f + 1))``."""
+
+    hidden_states: torch.Tensor
+    n_samples: int
+    first_frame: int = 0
+
+    @property
+    def n_frames(self) -> int:
+        return self.hidden_states.shape[1]
+
+    def frame_range(self, start: int, window: int) -> tuple[int, int]:
+        """Rows ``[first, last)`` that a window of ``window`` samples at ``start`` overlaps
+        (at least one, the nearest, for a window wholly outside the encoded frames)."""
+        first = min(max(0, start // FRAME_SAMPLES - self.first_frame), self.n_frames - 1)
+        end = -(-(start + window) // FRAME_SAMPLES) - self.first_frame
+        return first, max(first + 1, min(self.n_frames, end))
+
+
+def chunk_plan(n_samples: int, chunk_frames: int) -> list[tuple[int, int, int]]:
+    """How a clip is cut for the encoder: ``(chunk_start, chunk_frames, keep_from)``
+    per chunk, in frames. Chunks lie on a fixed grid from the clip's start, so encoding
+    any span of the clip gives the same frames as encoding all of it. A last chunk
+    shorter than half a chunk is instead encoded as a full chunk ending at the clip's
+    end (keeping only its new frames): a runt of a few frames would lack context."""
+    total = frame_count(n_samples)
+    plan = []
+    for begin in range(0, total, chunk_frames):
+        length = min(chunk_frames, total - begin)
+        if begin > 0 and length < chunk_frames // 2:
+            plan.append((total - chunk_frames, chunk_frames, begin))
+        else:
+            plan.append((begin, length, begin))
+    return plan
+
+
+class WhisperClipEncoder(nn.Module):
+    """Log-mel front end + ``WhisperEncoder``, run chunk by chunk over a whole clip."""
+
+    def __init__(self, encoder: WhisperEncoder, mel_filters: np.ndarray) -> None:
+        """``mel_filters``: ``[n_fft // 2 + 1, n_mels]``, as ``WhisperFeatureExtractor.mel_filters``."""
+        super().__init__()
+        self.encoder = encoder
+        self.register_buffer("mel_filters", torch.from_numpy(np.asarray(mel_filters, np.float32).T.copy()),
+                             persistent=False)
+        self.register_buffer("stft_window", torch.hann_window(N_FFT), persistent=False)
+        # The last chunk encoded, by content: consecutive spans of a long clip share the
+        # chunk at their boundary, which is then encoded once.
+        self._memo: tuple[bytes, torch.Tensor] | None = None
+
+    @property
+    def max_frames(self) -> int:
+        return self.encoder.config.max_source_positions
+
+    @property
+    def chunk_samples(self) -> int:
+        return self.max_frames * FRAME_SAMPLES
+
+    def log_mel(self, chunks: torch.Tensor) -> torch.Tensor:
+        """Whisper's log-mel spectrogram of ``[batch, samples]`` audio: ``[batch, n_mels, samples / 160]``,
+        clamped to 8 (log10) below each chunk's peak and scaled as Whisper expects."""
+        stft = torch.stft(chunks, N_FFT, MEL_HOP, window=self.stft_window, return_complex=True)
+        power = stft[..., :-1].abs() ** 2
+        mel = torch.clamp(self.mel_filters @ power, min=1e-10).log10()
+        peak = mel.amax(dim=(-2, -1), keepdim=True)
+        return (torch.maximum(mel, peak - 8.0) + 4.0) / 4.0
+
+    def forward_chunks(self, chunks: torch.Tensor, n_layers: int | None = None) -> torch.Tensor:
+        """Hidden states ``[layers + 1, batch, frames, d_model]`` of equal-length chunks
+        ``[batch, samples]`` (samples a multiple of 320, at most ``max_frames`` frames).
+        ``n_layers`` stops early: states past it are not computed (nor returned)."""
+        encoder = self.encoder
+        n_layers = len(encoder.layers) if n_layers is None else n_layers
+        mel = self.log_mel(chunks)
+        x = nn.functional.gelu(encoder.conv1(mel))
+        x = nn.functional.gelu(encoder.conv2(x)).permute(0, 2, 1)
+        if x.shape[1] > self.max_frames:
+            raise ValueError(f"chunk of {x.shape[1]} frames exceeds the encoder's {self.max_frames}")
+        x = x + encoder.embed_positions.weight[: x.shape[1]]
+        states = [x]
+        for layer in encoder.layers[:n_layers]:
+            x = layer(x, None)
+            states.append(x)
+        if n_layers == len(encoder.layers):
+            states[-1] = encoder.layer_norm(x)
+        return torch.stack(states)
+
+    def encode(self, samples: np.ndarray | torch.Tensor, first_sample: int = 0,
+               end_sample: int | None = None, n_layers: int | None = None) -> ClipEncoding:
+        """Hidden states of a mono 16 kHz clip for the frames that cover samples
+        ``[first_sample, end_sample)`` (default: all), chunked by :func:`chunk_plan`."""
+        device = self.stft_window.device
+        dtype = self.encoder.conv1.weight.dtype
+        samples = torch.as_tensor(np.asarray(samples, dtype=np.float32)).to(device)
+        n_samples = len(samples)
+        end_sample = n_samples if end_sample is None else min(end_sample, n_samples)
+        first_frame = min(max(0, first_sample) // FRAME_SAMPLES, frame_count(n_samples) - 1)
+        end_frame = max(first_frame + 1, -(-end_sample // FRAME_SAMPLES))
+        pieces = []
+        for begin, length, keep_from in chunk_plan(n_samples, self.max_frames):
+            if begin + length <= first_frame or keep_from >= end_frame:
+                continue
+            chunk = samples[begin * FRAME_SAMPLES:(begin + length) * FRAME_SAMPLES]
+            chunk = nn.functional.pad(chunk, (0, length * FRAME_SAMPLES - len(chunk)))
+            states = self._encode_chunk(chunk.to(dtype), n_layers)
+            lo, hi = max(keep_from, first_frame), min(begin + length, end_frame)
+            pieces.append(states[:, lo - begin:hi - begin])
+        return ClipEncoding(torch.cat(pieces, dim=1), n_samples, first_frame)
+
+    def _encode_chunk(self, chunk: torch.Tensor, n_layers: int | None) -> torch.Tensor:
+        key = hashlib.sha1(chunk.detach().cpu().numpy().tobytes()).digest() + repr(n_layers).encode()
+        if self._memo is not None and self._memo[0] == key and not torch.is_grad_enabled():
+            return self._memo[1]
+        states = self.forward_chunks(chunk[None], n_layers)[:, 0]
+        if not torch.is_grad_enabled():
+            self._memo = (key, states)
+        return states
