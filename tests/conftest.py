@@ -84,3 +84,23 @@ def tiny_emotion_model_dir(tmp_path_factory) -> Path:
     Wav2Vec2ForSequenceClassification(config).save_pretrained(directory)
     Wav2Vec2FeatureExtractor(sampling_rate=SAMPLE_RATE, do_normalize=True).save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_whisper_model_dir(tmp_path_factory) -> Path:
+    """A random-init WhisperForAudioClassification (1 s chunks) saved as a checkpoint:
+    the bundled accurate model's architecture at a size that runs in milliseconds."""
+    from transformers import WhisperConfig, WhisperFeatureExtractor, WhisperForAudioClassification
+    import torch
+
+    torch.manual_seed(0)
+    config = WhisperConfig(
+        d_model=16, encoder_layers=2, encoder_attention_heads=2, encoder_ffn_dim=32, decoder_layers=1,
+        decoder_attention_heads=2, decoder_ffn_dim=32, num_mel_bins=80, max_source_positions=50,
+        use_weighted_layer_sum=True, classifier_proj_size=8, num_labels=6,
+        id2label=EMOTION_ID2LABEL, label2id={v: k for k, v in EMOTION_ID2LABEL.items()},
+    )
+    directory = tmp_path_factory.mktemp("tiny_whisper_model")
+    WhisperForAudioClassification(config).save_pretrained(directory)
+    WhisperFeatureExtractor(feature_size=80, chunk_length=1).save_pretrained(directory)
+    return directory

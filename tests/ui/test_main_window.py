@@ -305,3 +305,16 @@ def test_missing_model_is_reported_not_fatal(make_window, tone_wav, tmp_path, qt
     wait_for_analysis(qtbot, window)
     assert "no-model" in window.last_error and window.project.keyframes == ()
     assert window.actions["analyse"].isEnabled()
+
+
+def test_emotion_model_menu_switches_model_and_reanalyses(qtbot, analysed, idle, tiny_whisper_model_dir):
+    window = analysed
+    before = [key.values for key in window.project.keyframes]
+    window.model_menu.modelChosen.emit(str(tiny_whisper_model_dir))
+    idle(window)
+    assert window.project.model == str(tiny_whisper_model_dir)
+    assert window.settings.value("analysis/model") == str(tiny_whisper_model_dir)
+    assert window.model_menu.custom.isChecked()
+    assert window.project.keyframes and [key.values for key in window.project.keyframes] != before
+    window.model_menu.show_model("fast")
+    assert window.model_menu.bundled["fast"].isChecked()

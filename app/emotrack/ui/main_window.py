@@ -29,6 +29,7 @@ from emotrack.errors import EmotrackError
 from . import undo
 from .controls import EmotionControls
 from .inspector import Inspector
+from .model_menu import EmotionModelMenu
 from .playback import Player
 from .quality_lane import QualityLane
 from .record import RecordDialog, sounddevice_input
@@ -105,7 +106,8 @@ class MainWindow(QMainWindow):
         self.input_factory = input_factory  # microphone stream factory (tests inject one)
         self.settings = settings or QSettings("Emotrack", "Emotrack")
         self.recovery_dir = Path(recovery_dir) if recovery_dir else default_recovery_dir()
-        self.model_dir = str(model_dir) if model_dir else None
+        # The emotion model for new analyses: a bundled model's name or a folder.
+        self.model_dir = str(model_dir) if model_dir else self.settings.value("analysis/model", None)
         self.auto_analyse = auto_analyse
         self.project: Project | None = None
         self.clip = None
@@ -256,6 +258,10 @@ class MainWindow(QMainWindow):
         edit.addActions([act[n] for n in ("copy", "paste", "delete", "select_all", "add_key", "lock")])
         analysis = self.analysis_menu = mb.addMenu("&Analysis")
         analysis.addActions([act["analyse"], act["cancel"]])
+        self.model_menu = EmotionModelMenu(self)
+        self.model_menu.show_model(self.model_dir)
+        self.model_menu.modelChosen.connect(self.set_emotion_model)
+        analysis.addMenu(self.model_menu)
         play = mb.addMenu("&Playback")
         play.addActions([act[n] for n in ("play", "stop", "start", "loop")])
         view = mb.addMenu("&View")
@@ -497,6 +503,16 @@ class MainWindow(QMainWindow):
         self._update_actions()
         worker.start()
         return True
+
+    def set_emotion_model(self, model: str) -> None:
+        """Use ``model`` (bundled name or folder) from now on; re-analyse the open clip."""
+        self.model_dir = model
+        self.settings.setValue("analysis/model", model)
+        self.model_menu.show_model(model)
+        if self.project is not None and self.clip is not None:
+            self.project.model = model
+            self.cancel_analysis(wait=True)
+            self.start_analysis()
 
     def cancel_analysis(self, wait: bool = False) -> None:
         worker = self.worker

@@ -106,7 +106,8 @@ def write_model(path: str | Path, model: CT2Model) -> None:
     parts = [struct.pack("<I", SUPPORTED_BINARY_VERSION), string(model.spec),
              struct.pack("<II", model.revision, len(model.variables))]
     for name, value in model.variables.items():
-        value = np.ascontiguousarray(value)
+        value = np.asarray(value)
+        value = np.ascontiguousarray(value).reshape(value.shape)  # ascontiguousarray makes scalars 1-D
         dtype_id = _DTYPE_IDS[value.dtype.newbyteorder("<") if value.dtype.itemsize > 1 else value.dtype]
         parts += [string(name), struct.pack("<B", value.ndim), struct.pack(f"<{value.ndim}I", *value.shape),
                   struct.pack("<BI", dtype_id, value.nbytes), value.tobytes()]

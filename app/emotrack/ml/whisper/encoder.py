@@ -146,11 +146,22 @@ class WhisperClipEncoder(nn.Module):
             pieces.append(states[:, lo - begin:hi - begin])
         return ClipEncoding(torch.cat(pieces, dim=1), n_samples, first_frame)
 
+    def _weights_version(self) -> bytes | None:
+        """Changes whenever the encoder's weights do (an optimizer step, load_state_dict,
+        a move to another device), so that the memo never returns stale states; None
+        when that cannot be told (weights created in inference mode have no version)."""
+        try:
+            return repr([(p.data_ptr(), p._version) for p in self.encoder.parameters()]).encode()
+        except RuntimeError:
+            return None
+
     def _encode_chunk(self, chunk: torch.Tensor, n_layers: int | None) -> torch.Tensor:
-        key = hashlib.sha1(chunk.detach().cpu().numpy().tobytes()).digest() + repr(n_layers).encode()
-        if self._memo is not None and self._memo[0] == key and not torch.is_grad_enabled():
+        weights = self._weights_version()
+        key = None if weights is None else (
+            hashlib.sha1(chunk.detach().cpu().numpy().tobytes()).digest() + repr(n_layers).encode() + weights)
+        if key is not None and self._memo is not None and self._memo[0] == key and not torch.is_grad_enabled():
             return self._memo[1]
         states = self.forward_chunks(chunk[None], n_layers)[:, 0]
-        if not torch.is_grad_enabled():
+        if key is not None and not torch.is_grad_enabled():
             self._memo = (key, states)
         return states

@@ -1,0 +1,115 @@
+"""EmotionModel on a Whisper classifier checkpoint (the encode-once, pool-windows path),
+with a tiny random-init WhisperForAudioClassification saved to tmp."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import WhisperFeatureExtractor
+
+from emotrack.core.emotions import EMOTIONS
+from emotrack.core.windowing import window_starts
+from emotrack.ml.emotion import EmotionModel
+from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW
+from tiny_whisper import noise, whisper_classifier
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def save_checkpoint(directory: Path, temperature: float | None = None) -> Path:
+    whisper_classifier().save_pretrained(directory)
+    WhisperFeatureExtractor(feature_size=80, chunk_length=1).save_pretrained(directory)
+    if temperature is not None:
+        config = json.loads((directory / "config.json").read_text())
+        config["emotrack_temperature"] = temperature
+        (directory / "config.json").write_text(json.dumps(config))
+    return directory
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory) -> Path:
+    return save_checkpoint(tmp_path_factory.mktemp("whisper_emotion"))
+
+
+@pytest.fixture(scope="module")
+def model(model_dir) -> EmotionModel:
+    return EmotionModel.from_pretrained(model_dir, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def clip() -> np.ndarray:
+    return noise(4.3, seed=11)  # more than four 1 s chunks, with a runt at the end
+
+
+def test_whisper_checkpoint_loads_with_the_six_emotions(model):
+    assert model.whisper is not None
+    assert model.labels == list(EMOTIONS)
+    assert model.temperature == 1.0
+    assert model.whisper.clip_encoder.max_frames == 50
+
+
+def test_window_probabilities_are_distributions(model, clip):
+    starts = window_starts(len(clip), DEFAULT_WINDOW, DEFAULT_HOP)
+    probabilities = model.predict_windows(clip, starts, DEFAULT_WINDOW)
+    assert probabilities.shape == (len(starts), 6)
+    assert np.all(probabilities >= 0)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    assert np.ptp(probabilities, axis=0).max() > 0  # windows do differ
+
+
+def test_window_probabilities_do_not_depend_on_how_starts_are_grouped(model):
+    # 9 s: predict_windows encodes at most 4 chunks (4 s) at a time, so this takes groups.
+    samples = noise(9.1, seed=12)
+    starts = window_starts(len(samples), DEFAULT_WINDOW, DEFAULT_HOP)
+    together = model.predict_windows(samples, starts, DEFAULT_WINDOW)
+    for pieces in ([starts[i:i + 1] for i in range(len(starts))], np.array_split(starts, 3)):
+        separately = np.concatenate([model.predict_windows(samples, piece, DEFAULT_WINDOW) for piece in pieces])
+        np.testing.assert_allclose(separately, together, atol=1e-5)
+
+
+def test_progress_reaches_the_total(model, clip):
+    starts = window_starts(len(clip), DEFAULT_WINDOW, DEFAULT_HOP)
+    calls = []
+    model.predict_windows(clip, starts, DEFAULT_WINDOW, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (len(starts), len(starts))
+
+
+def test_classify_a_clip_of_several_chunks(model, clip):
+    probabilities = model.classify(clip)
+    assert probabilities.shape == (6,)
+    assert np.isfinite(probabilities).all()
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_predict_on_separate_windows(model, clip):
+    windows = np.stack([clip[i * 8000:i * 8000 + DEFAULT_WINDOW] for i in range(3)])
+    probabilities = model.predict(windows, batch_size=2)
+    assert probabilities.shape == (3, 6)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    # Each row is its window encoded alone: the same as a one-window prediction on it.
+    alone = model.predict_windows(windows[1], [0], DEFAULT_WINDOW)
+    np.testing.assert_allclose(probabilities[1], alone[0], atol=1e-5)
+
+
+def test_temperature_flattens_probabilities_without_changing_the_argmax(tmp_path, model, clip):
+    hot = EmotionModel.from_pretrained(save_checkpoint(tmp_path / "hot", temperature=3.0), device="cpu")
+    assert hot.temperature == 3.0
+    starts = window_starts(len(clip), DEFAULT_WINDOW, DEFAULT_HOP)
+    cold_p = model.predict_windows(clip, starts, DEFAULT_WINDOW)
+    hot_p = hot.predict_windows(clip, starts, DEFAULT_WINDOW)
+    assert np.all(hot_p.max(axis=1) < cold_p.max(axis=1))
+    np.testing.assert_array_equal(hot_p.argmax(axis=1), cold_p.argmax(axis=1))
+    # Exactly softmax(logits / 3): recover the logits up to a constant from the cold ones.
+    logits = np.log(cold_p.astype(np.float64))
+    expected = np.exp(logits / 3.0)
+    np.testing.assert_allclose(hot_p, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
