@@ -158,3 +158,19 @@ def test_too_few_keys_to_split_is_an_error():
     lock(project, [1], one_hot(JOY))
     with pytest.raises(ValueError, match="at least two"):
         split_held_out([correction_targets(project)])
+
+
+def test_analysis_with_another_model_switches_the_model_in_the_same_undo_step():
+    from emotrack.core.commands import apply_analysis
+
+    project = analysed_project()
+    project.model = "base-model"
+    lock(project, [1], one_hot(ANGER))
+    command = apply_analysis(project, project.windows, project.analysis, "Analyse with personal model",
+                             model="personal")
+    command.redo(project)
+    assert project.model == "personal" and project.keyframes[1].locked
+    command.undo(project)
+    assert project.model == "base-model"
+    apply_analysis(project, project.windows, project.analysis).redo(project)  # keeps the model
+    assert project.model == "base-model"

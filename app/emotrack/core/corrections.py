@@ -25,7 +25,9 @@ Pure numpy: no torch, no Qt.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +36,9 @@ from .document import Project
 from .keyframes import Keyframe
 from .settings import SAMPLE_RATE, AnalysisSettings
 from .windowing import anchor_time, frame_starts, window_centres, window_starts
+
+# Written beside a model learned from corrections: the figures and the base model.
+REPORT_FILE = "corrections.json"
 
 
 @dataclass(frozen=True, eq=False)
@@ -211,3 +216,17 @@ def split_held_out(targets: list[CorrectionTargets], share: float = 0.25) -> Hel
     return HeldOutSplit([(index, keys[:-n_held])], [(index, keys[-n_held:])],
                         f"held out the last {n_held} of {len(keys)} corrected keys in time order",
                         train_end_sample=boundary)
+
+
+def read_learning_report(model: str | Path | None) -> dict | None:
+    """The ``corrections.json`` of a model folder or bundled name (None when the model
+    was not learned from corrections); its ``base_model`` is the model to revert to."""
+    from ..resources import emotion_model_dir
+
+    if not model:
+        return None
+    try:
+        report = json.loads((emotion_model_dir(model) / REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) else None

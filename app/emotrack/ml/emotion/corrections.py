@@ -42,15 +42,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from emotrack.core.corrections import CorrectedKey, CorrectionTargets, correction_targets, split_held_out
+from emotrack.core.corrections import REPORT_FILE, CorrectedKey, correction_targets, split_held_out
 from emotrack.core.document import Project
 from emotrack.core.project_file import load_project
 from emotrack.errors import AudioError, EmotrackError, ModelError, ParameterError, ProjectError
 from emotrack.ml.device import autocast
 from emotrack.ml.emotion.modeling import EmotionModel, normalise_windows
 from emotrack.resources import emotion_model_dir
-
-REPORT_FILE = "corrections.json"
 
 # stage, done, total: "features" per project, "training" per epoch.
 Progress = Callable[[str, int, int], None]
@@ -337,6 +335,8 @@ def learn_from_corrections(
             if end_sample is not None:  # keep held-out audio out of training
                 keep = target.starts[window_index] + target.window <= end_sample
                 window_index, soft, owner = window_index[keep], soft[keep], owner[keep]
+            if len(window_index) == 0:
+                continue
             present = np.unique(owner)
             renumber = {int(k): len(key_labels) + i for i, k in enumerate(present)}
             soft = np.where(columns[index][None, :] >= 0, soft[:, np.maximum(columns[index], 0)], 0.0)
@@ -489,18 +489,6 @@ def _stored_dtype(base_path: Path) -> torch.dtype:
             if handle.get_slice(name).get_dtype() == "F16":
                 return torch.float16
     return torch.float32
-
-
-def read_report(model_dir: str | Path | None) -> dict | None:
-    """The ``corrections.json`` of a model folder (None for a model not learned from
-    corrections): its ``base_model`` is the model to revert to."""
-    if model_dir is None:
-        return None
-    path = emotion_model_dir(model_dir) / REPORT_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
 
 
 # --- command line ----------------------------------------------------------------------

@@ -176,10 +176,10 @@ def test_errors_are_one_line(tmp_path, tiny_emotion_model_dir, capsys):
     network.config.num_labels = 4
     network.classifier = torch.nn.Linear(network.classifier.in_features, 4)
     network.save_pretrained(four)
-    project_data = load_project(project)
-    key = project_data.keyframes[0]
-    commands.set_keyframe_values(project_data, key.id, np.eye(len(EMOTIONS))[EMOTIONS.index("disgust")]).redo(project_data)
-    commands.set_keyframe_values(project_data, project_data.keyframes[1].id, np.eye(len(EMOTIONS))[0]).redo(project_data)
-    save_project(project_data, project)
+    data = load_project(project)
+    one_hot = np.eye(len(EMOTIONS))
+    commands.set_keyframe_values(data, data.keyframes[0].id, one_hot[EMOTIONS.index("disgust")]).redo(data)
+    commands.set_keyframe_values(data, data.keyframes[1].id, one_hot[EMOTIONS.index("anger")]).redo(data)
+    save_project(data, project)
     assert "disgust" in error("--from-projects", project, "--model", four, "--out", tmp_path / "o")
     assert not (tmp_path / "o").exists()
