@@ -132,13 +132,16 @@ def test_wav2vec2_model_learns_from_two_projects(tmp_path, tiny_emotion_model_di
     assert corrected_window_share(out, first, emotion) > corrected_window_share(tiny_emotion_model_dir, first, emotion)
 
 
-def test_held_out_figures_match_the_saved_model(tmp_path, tiny_emotion_model_dir, capsys):
-    """The accuracy computed on cached features is what the written model gives."""
-    from emotrack.ml.emotion.corrections import learn_from_corrections, load_sources
+@pytest.mark.parametrize("family", ["tiny_emotion_model_dir", "tiny_whisper_dir"])
+def test_held_out_figures_match_the_saved_model(tmp_path, family, request):
+    """The accuracy computed on cached pooled features is what the written model gives."""
+    from emotrack.ml.emotion.corrections import LearningOptions, learn_from_corrections, load_sources
 
-    project, _ = corrected_project(tmp_path / "p", tiny_emotion_model_dir, seconds=5.0, locked=4)
+    model_dir = request.getfixturevalue(family)
+    project, _ = corrected_project(tmp_path / "p", model_dir, seconds=5.0, locked=4)
     sources = load_sources([project])
-    report = learn_from_corrections(sources, tiny_emotion_model_dir, tmp_path / "out", device="cpu")
+    report = learn_from_corrections(sources, model_dir, tmp_path / "out", LearningOptions(epochs=3, lr=0.01),
+                                    device="cpu")
     targets = correction_targets(sources[0].project, len(sources[0].samples))
     held = targets.keys[-report.held_out_keys:]
     model = EmotionModel.from_pretrained(tmp_path / "out", device="cpu")
