@@ -24,7 +24,10 @@ from .heuristics import NEUTRAL
 from .keyframes import Keyframe
 from .settings import AnalysisSettings, HeuristicSettings
 
-_FIELDS = ("keyframes", "heuristics", "analysis", "windows", "quality", "fps")
+# Assigned last to first: settings (and the model) before the keyframes they produced.
+_FIELDS = ("keyframes", "heuristics", "analysis", "windows", "quality", "fps", "model")
+# apply_analysis(model=KEEP_MODEL): the analysis does not change the project's model.
+KEEP_MODEL = object()
 
 
 @dataclass
@@ -202,10 +205,13 @@ def change_analysis(project: Project, settings: AnalysisSettings,
 
 
 def apply_analysis(project: Project, windows: WindowProbabilities, settings: AnalysisSettings,
-                   text: str = "Analyse clip") -> Command:
-    """Install fresh network output and the keys built from it; locked keys survive."""
+                   text: str = "Analyse clip", model: str | None | object = KEEP_MODEL) -> Command:
+    """Install fresh network output and the keys built from it; locked keys survive.
+    With ``model`` (a folder or name; None = bundled), the output came from that model
+    and the project switches to it in the same undo step."""
+    switch = {} if model is KEEP_MODEL else {"model": model}
     return _edit(project, text, analysis=settings, windows=windows,
-                 keyframes=project.rekeyed(windows, settings))
+                 keyframes=project.rekeyed(windows, settings), **switch)
 
 
 def set_quality(project: Project, quality: QualityTrack | None,

@@ -28,6 +28,7 @@ from emotrack.errors import EmotrackError
 
 from . import undo
 from .controls import EmotionControls
+from .corrections import CorrectionsController
 from .inspector import Inspector
 from .model_menu import EmotionModelMenu
 from .playback import Player
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._init_quality(quality_model_dir, auto_analyse if auto_quality is None else auto_quality,
                            enhancement_model_dir)
+        self.corrections = CorrectionsController(self)
         self.setAcceptDrops(True)
         self.resize(1440, 860)
         geometry = self.settings.value("window/geometry")
@@ -313,6 +315,7 @@ class MainWindow(QMainWindow):
 
     def set_document(self, project: Project | None, clip, envelope=None) -> None:
         self.cancel_analysis(wait=True)
+        self.corrections.cancel(wait=True)
         self.player.set_audio(None if clip is None else clip.samples,
                               16_000 if clip is None else clip.sample_rate)
         if self.project is not None:
@@ -478,15 +481,21 @@ class MainWindow(QMainWindow):
         return dialog
 
     # --- analysis ---------------------------------------------------------------------------
-    def start_analysis(self, settings: AnalysisSettings | None = None) -> bool:
+    def start_analysis(self, settings: AnalysisSettings | None = None, model=commands.KEEP_MODEL,
+                       text: str = "Analyse clip") -> bool:
+        """Analyse the clip in a worker thread; one undo step ``text`` when done. With
+        ``model`` (a folder or name; None = the window's), the project switches to it in
+        that same step."""
         if self.project is None or self.clip is None:
             self.statusBar().showMessage("Open an audio file first", 4000)
             return False
         if self.worker is not None:
             return False
         settings = settings or self.project.analysis
-        worker = AnalysisWorker(self.clip, settings, self.project.model or self.model_dir, self)
+        model_dir = self.project.model if model is commands.KEEP_MODEL else model
+        worker = AnalysisWorker(self.clip, settings, model_dir or self.model_dir, self)
         worker.project = self.project
+        worker.new_model, worker.command_text = model, text
         worker.enhance = self.actions["enhance"].isChecked() and self.actions["enhance"].isEnabled()
         worker.enhancement_model_dir = self.enhancement_model_dir
         worker.progress.connect(self._on_progress)
@@ -540,7 +549,7 @@ class MainWindow(QMainWindow):
             self.show_error("The model's labels differ from this project's; open the audio again "
                             "to analyse it with this model.")
             return
-        self.push(commands.apply_analysis(project, windows, settings))
+        self.push(commands.apply_analysis(project, windows, settings, worker.command_text, worker.new_model))
         self.statusBar().showMessage(f"Analysed {len(windows.probabilities)} windows → "
                                      f"{len(project.keyframes)} keyframes", 5000)
 
@@ -867,6 +876,8 @@ class MainWindow(QMainWindow):
         self.actions["analyse"].setEnabled(has_doc and self.clip is not None and not running)
         self.actions["cancel"].setEnabled(running)
         self._update_quality_actions()
+        if hasattr(self, "corrections"):
+            self.corrections.update_actions()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -883,6 +894,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.player.pause()
+        self.corrections.cancel(wait=True)
         self.cancel_analysis(wait=True)
         if self.loader is not None:
             self.loader.wait()

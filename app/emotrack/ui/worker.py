@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from emotrack.core.commands import KEEP_MODEL
 from emotrack.core.settings import AnalysisSettings
 
 _model_cache: dict[str, Any] = {}
@@ -60,6 +61,10 @@ class AnalysisWorker(CancellableWorker):
         self.model_dir = model_dir
         self.enhance = False  # run the speech enhancer over the clip first
         self.enhancement_model_dir: str | None = None  # None = bundled
+        # The undo step the result becomes, and the model the project switches to with
+        # it (KEEP_MODEL: none; see commands.apply_analysis).
+        self.command_text = "Analyse clip"
+        self.new_model = KEEP_MODEL
 
     def run(self) -> None:  # worker thread
         from emotrack.errors import EmotrackError
