@@ -519,9 +519,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("analysis/model", model)
         self.model_menu.show_model(model)
         if self.project is not None and self.clip is not None:
-            self.project.model = model
+            # One undo step: Ctrl+Z brings back the previous model and its keys.
             self.cancel_analysis(wait=True)
-            self.start_analysis()
+            self.start_analysis(model=model, text="Analyse with another emotion model")
 
     def cancel_analysis(self, wait: bool = False) -> None:
         worker = self.worker
