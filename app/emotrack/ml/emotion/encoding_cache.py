@@ -38,7 +38,7 @@ def encode_corpus(encoder: WhisperClipEncoder, clips: Sequence[LabelledClip], ca
     for done, (clip, copy) in enumerate(todo, 1):
         samples = clip.samples
         if copy > 0:
-            digest = hashlib.sha1(f"{clip.path}|{copy}|{seed}".encode()).digest()
+            digest = hashlib.sha1(f"{Path(clip.path).resolve()}|{copy}|{seed}".encode()).digest()
             rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
             samples = augment(samples, rng, babble_pool)
         states = encoder.encode(samples).hidden_states.to(torch.float16).numpy()

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 from transformers import WhisperFeatureExtractor, WhisperForAudioClassification
+from transformers.utils import logging as transformers_logging
 
 from emotrack.core.calibration import fit_temperature
 from emotrack.core.emotions import EMOTIONS
@@ -60,12 +61,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--babble", type=Path, default=None,
                         help="folder of other speech (FLAC) mixed in as babble noise when augmenting")
     parser.add_argument("--copies", type=int, default=6, help="encodings per clip: 1 as recorded + augmented")
-    parser.add_argument("--train-layers", type=int, default=2, help="top encoder layers to fine-tune")
+    parser.add_argument("--train-layers", type=int, default=0,
+                        help="top encoder layers to fine-tune (0: the head alone, on a frozen encoder)")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="start from this trained classifier (e.g. a head-only run's best/)")
     parser.add_argument("--chunk-seconds", type=float, default=10.0,
                         help="longest stretch the encoder hears at once (Whisper's own: 30)")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the clips")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--balance", choices=["class", "corpus-class"], default="class",
+                        help="draw classes equally often, or (corpus, class) pairs equally often")
     parser.add_argument("--max-crop-seconds", type=float, default=5.0)
     parser.add_argument("--lr", type=float, default=3e-4, help="peak lr of the head")
     parser.add_argument("--encoder-lr", type=float, default=5e-5, help="peak lr of the fine-tuned layers")
@@ -88,7 +94,9 @@ def load_base_model(encoder_dir: Path, labels: list[str], projection: int, chunk
     model = WhisperForAudioClassification.from_pretrained(
         encoder_dir, local_files_only=True, dtype=torch.float32, num_labels=len(labels),
         id2label=dict(enumerate(labels)), label2id={label: i for i, label in enumerate(labels)},
-        use_weighted_layer_sum=True, classifier_proj_size=projection)
+        use_weighted_layer_sum=True, classifier_proj_size=projection,
+        # A folder that already holds a classifier (other labels) still gives its encoder.
+        ignore_mismatched_sizes=True)
     positions = model.encoder.embed_positions
     if chunk_frames > positions.num_embeddings:
         raise ParameterError(f"--chunk-seconds allows at most {positions.num_embeddings * FRAME_SAMPLES / SAMPLE_RATE:g}")
@@ -132,11 +140,12 @@ class TopLayers(nn.Module):
         ``lower``: ``[first + 1, batch, frames, d]`` (embedding .. input of the first trained layer)."""
         encoder = self.model.encoder
         states = list(lower)
-        x = states[-1]
-        for layer in self.layers:
-            x = layer(x, None)
-            states.append(x)
-        states[-1] = encoder.layer_norm(x)
+        if len(self.layers):  # else the cache already ends with the final layer norm's output
+            x = states[-1]
+            for layer in self.layers:
+                x = layer(x, None)
+                states.append(x)
+            states[-1] = encoder.layer_norm(x)
         weights = torch.softmax(self.model.layer_weights, dim=-1)
         hidden = torch.einsum("l,lbtd->btd", weights, torch.stack(states))
         return self.model.projector(hidden)
@@ -151,11 +160,29 @@ def window_logits(model: WhisperForAudioClassification, features: torch.Tensor) 
     return model.classifier(pooled)
 
 
+def sampling_weights(clips: list[LabelledClip], targets: np.ndarray, balance: str) -> np.ndarray:
+    """How often each clip is drawn: every class equally often ("class"), or every
+    (corpus, class) cell equally often ("corpus-class"), so a corpus with fewer
+    speakers (EMOVO: 2 of 14 here) is not drowned out by the larger one."""
+    if balance == "class":
+        groups = targets
+    elif balance == "corpus-class":
+        corpora = sorted({clip.corpus for clip in clips})
+        groups = np.array([corpora.index(clip.corpus) for clip in clips]) * (targets.max() + 1) + targets
+    else:
+        raise ParameterError(f"--balance must be 'class' or 'corpus-class', got {balance!r}")
+    weights = 1.0 / np.bincount(groups)[groups]
+    return weights / weights.sum()
+
+
 def run(args: argparse.Namespace) -> int:
-    for name in ("copies", "train_layers", "epochs", "batch_size", "threads"):
+    if args.train_layers < 0:
+        raise ParameterError("--train-layers must be at least 0 (0 trains the head alone)")
+    for name in ("copies", "epochs", "batch_size", "threads"):
         if getattr(args, name) < 1:
             raise ParameterError(f"--{name.replace('_', '-')} must be at least 1")
     torch.set_num_threads(args.threads)
+    transformers_logging.set_verbosity_error()  # the new head's "newly initialized" report is expected
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = out / CHECKPOINT_FILE
@@ -176,6 +203,13 @@ def run(args: argparse.Namespace) -> int:
     chunk_frames = int(round(args.chunk_seconds * SAMPLE_RATE / FRAME_SAMPLES))
     torch.manual_seed(args.seed)
     model, mel_filters = load_base_model(args.encoder, labels, args.projection, chunk_frames)
+    if args.init is not None:
+        # Linear probe, then fine-tune (Kumar et al., ICLR 2022): starting the encoder's
+        # fine-tuning from a trained head distorts its features less than from a random one.
+        start = WhisperForAudioClassification.from_pretrained(args.init, local_files_only=True, dtype=torch.float32)
+        if start.config.id2label != model.config.id2label or start.config.max_source_positions != chunk_frames:
+            raise ParameterError(f"--init {args.init} has other labels or another chunk length")
+        model.load_state_dict(start.state_dict())
     n_layers = len(model.encoder.layers)
     if args.train_layers > n_layers:
         raise ParameterError(f"--train-layers is at most {n_layers} for this encoder")
@@ -188,25 +222,31 @@ def run(args: argparse.Namespace) -> int:
 
     model.requires_grad_(False)
     top = TopLayers(model, args.train_layers)
-    encoder_params = [p for layer in top.layers for p in layer.parameters()] + list(model.encoder.layer_norm.parameters())
+    encoder_params = [p for layer in top.layers for p in layer.parameters()]
+    if encoder_params:
+        encoder_params += list(model.encoder.layer_norm.parameters())
     head_params = [model.layer_weights, *model.projector.parameters(), *model.classifier.parameters()]
     for parameter in encoder_params + head_params:
         parameter.requires_grad_(True)
-    optimizer = torch.optim.AdamW([{"params": encoder_params, "lr": args.encoder_lr},
-                                   {"params": head_params, "lr": args.lr}], weight_decay=args.weight_decay)
+    groups = [{"params": head_params, "lr": args.lr}]
+    if encoder_params:
+        groups.append({"params": encoder_params, "lr": args.encoder_lr})
+    optimizer = torch.optim.AdamW(groups, weight_decay=args.weight_decay)
     steps_per_epoch = args.steps_per_epoch or math.ceil(len(train_clips) / args.batch_size)
     total_steps = steps_per_epoch * args.epochs
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=[args.encoder_lr, args.lr], total_steps=total_steps, pct_start=0.1)
+        optimizer, max_lr=[group["lr"] for group in groups], total_steps=total_steps, pct_start=0.1)
 
     items = [TrainingClip(clip, labels.index(clip.label), voiced_fractions(clip.samples)) for clip in train_clips]
     targets = np.array([item.target for item in items])
-    weights = 1.0 / np.bincount(targets, minlength=len(labels))[targets]
-    weights /= weights.sum()
+    weights = sampling_weights(train_clips, targets, args.balance)
     rng = np.random.default_rng(args.seed)
     start_epoch, best_score = 0, -1.0
     if args.resume:
         state = torch.load(checkpoint_path, weights_only=False)
+        if state.get("total_steps") != total_steps:
+            raise ParameterError(f"--resume continues the run in {out} with its own schedule of "
+                                 f"{state.get('total_steps')} steps; give the same --epochs and --steps-per-epoch")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -248,7 +288,8 @@ def run(args: argparse.Namespace) -> int:
         _save_checkpoint(checkpoint_path, {
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "numpy_rng": rng.bit_generator.state,
-            "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "best_score": best_score})
+            "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "best_score": best_score,
+            "total_steps": total_steps})
         _log(f"epoch {epoch + 1}/{args.epochs} loss {summary['train_loss']:.3f} "
              + (f"val acc {summary['accuracy']:.3f} macro-F1 {summary['macro_f1']:.3f} "
                 f"(best {best_score:.3f}) " if val_clips else "")

@@ -1,0 +1,112 @@
+"""The Whisper emotion trainer on a toy corpus: head-only and top-layer fine-tuning,
+resuming, calibration, and that test speakers are never read."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from emotrack.errors import ParameterError
+from emotrack.ml.emotion import whisper_training
+from emotrack.ml.emotion.data import LabelledClip
+from emotrack.ml.emotion.modeling import EmotionModel
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def whisper_args(encoder: Path, data: Path, out: Path, *extra: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    whisper_training.add_arguments(parser)
+    return parser.parse_args([
+        "--encoder", str(encoder), "--data", str(data), "--out", str(out), "--chunk-seconds", "1",
+        "--copies", "2", "--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "4", "--threads", "1",
+        "--projection", "8", "--test-speakers", "--val-speakers", "spk_b", *extra,
+    ])
+
+
+def test_head_only_training_writes_a_calibrated_loadable_model(tiny_whisper_model_dir, tiny_corpus, tmp_path):
+    out = tmp_path / "run"
+    assert whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, out)) == 0
+    model = EmotionModel.from_pretrained(out / "best", device="cpu")
+    assert model.whisper is not None
+    assert model.labels == ["anger", "joy", "neutral"]
+    config = json.loads((out / "best" / "config.json").read_text())
+    assert config["emotrack_temperature"] > 0
+    assert json.loads((out / "validation.json").read_text())["epoch"] == 1
+    # spk_a's six clips, each as recorded and once augmented.
+    assert len(list((out / "cache").glob("*.npy"))) == 12
+    probabilities = model.classify(np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1)
+    np.testing.assert_allclose(probabilities.sum(), 1.0, atol=1e-5)
+
+
+def test_fine_tuning_top_layers_resumes_after_an_interruption(tiny_whisper_model_dir, tiny_corpus, tmp_path,
+                                                             monkeypatch, capsys):
+    out = tmp_path / "run"
+    save = whisper_training._save_checkpoint
+
+    def save_then_die(path, state):
+        save(path, state)
+        raise KeyboardInterrupt  # the machine went down right after epoch 1's checkpoint
+
+    monkeypatch.setattr(whisper_training, "_save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, out, "--train-layers", "1",
+                                          "--epochs", "2"))
+    first = torch.load(out / whisper_training.CHECKPOINT_FILE, weights_only=False)
+    monkeypatch.setattr(whisper_training, "_save_checkpoint", save)
+    whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, out, "--train-layers", "1",
+                                      "--epochs", "2", "--resume"))
+    second = torch.load(out / whisper_training.CHECKPOINT_FILE, weights_only=False)
+    assert (first["epoch"], second["epoch"]) == (1, 2)
+    assert "resuming after epoch 1" in capsys.readouterr().err
+    key = "encoder.layers.1.fc1.weight"  # the top layer trains; the one below stays frozen
+    assert not torch.equal(first["model"][key], second["model"][key])
+    assert torch.equal(first["model"]["encoder.layers.0.fc1.weight"], second["model"]["encoder.layers.0.fc1.weight"])
+    with pytest.raises(ParameterError, match="same --epochs"):
+        whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, out, "--train-layers", "1",
+                                          "--epochs", "3", "--resume"))
+
+
+def test_test_speakers_are_never_read(tiny_whisper_model_dir, tiny_corpus, tmp_path, monkeypatch):
+    seen = []
+    original = whisper_training.encode_corpus
+    monkeypatch.setattr(whisper_training, "encode_corpus",
+                        lambda encoder, clips, *a, **k: seen.extend(c.speaker for c in clips) or original(encoder, clips, *a, **k))
+    args = whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "run")
+    args.test_speakers, args.val_speakers = ["spk_b"], []
+    whisper_training.run(args)
+    assert set(seen) == {"spk_a"}
+
+
+def test_corpus_class_balance_draws_each_cell_equally():
+    clips = [LabelledClip(Path(f"{i}.flac"), corpus, "s", label, np.zeros(1, np.float32))
+             for i, (corpus, label) in enumerate([("big", "anger")] * 6 + [("big", "joy")] * 2
+                                                 + [("small", "anger")] * 1 + [("small", "joy")] * 3)]
+    targets = np.array([0 if c.label == "anger" else 1 for c in clips])
+    weights = whisper_training.sampling_weights(clips, targets, "corpus-class")
+    cells = {}
+    for clip, weight in zip(clips, weights):
+        cells[(clip.corpus, clip.label)] = cells.get((clip.corpus, clip.label), 0.0) + weight
+    np.testing.assert_allclose(list(cells.values()), 0.25)
+    by_class = whisper_training.sampling_weights(clips, targets, "class")
+    np.testing.assert_allclose(by_class[targets == 0].sum(), 0.5)
+
+
+def test_bad_options_are_refused(tiny_whisper_model_dir, tiny_corpus, tmp_path):
+    with pytest.raises(ParameterError, match="--train-layers"):
+        whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "a", "--train-layers", "5"))
+    with pytest.raises(ParameterError, match="--resume"):
+        whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "b", "--resume"))
+    with pytest.raises(ParameterError, match="--chunk-seconds"):
+        whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "c", "--chunk-seconds", "5"))
