@@ -93,7 +93,9 @@ def main() -> int:
     predicted = [model.labels[i] for i in probabilities.argmax(axis=1)]
     evaluation = Evaluation.count(model.labels, [c.label for c in clips], predicted)
     calibrated = reliability(probabilities, truth)
-    curves = {f"T = {fitted:.2f} (fitted on validation speakers)": (calibrated, calibrated.expected_calibration_error)}
+    has_temperature = getattr(model.model.config, "emotrack_temperature", None) is not None
+    name = f"T = {fitted:.2f} (fitted on validation speakers)" if has_temperature else "T = 1 (none fitted)"
+    curves = {name: (calibrated, calibrated.expected_calibration_error)}
     if fitted != 1.0:
         raw = reliability(classify_all(model, clips, args.window, args.hop, 1.0), truth)
         curves["T = 1 (no calibration)"] = (raw, raw.expected_calibration_error)

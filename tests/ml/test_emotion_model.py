@@ -207,6 +207,9 @@ def test_bundled_model_loads_and_classifies(name):
     assert model.labels == list(EMOTIONS)
     # Stored as fp16 to keep the repository small; inference runs in fp32 on the CPU.
     assert all(p.dtype == torch.float32 for p in model.model.parameters())
+    if name == "accurate":  # the default: Whisper encoder, calibrated probabilities
+        assert model.whisper is not None and model.temperature != 1.0
+        assert EmotionModel.from_pretrained(device="cpu").whisper is not None
     probabilities = model.classify(noise(2.0))
     assert probabilities.shape == (len(EMOTIONS),)
     np.testing.assert_allclose(probabilities.sum(), 1.0, atol=1e-5)
