@@ -1,4 +1,5 @@
-"""Fixtures for the model tests: a toy labelled corpus laid out like the shared data."""
+"""Fixtures for the model tests: one torch thread each, and a toy labelled corpus laid
+out like the shared data."""
 
 from __future__ import annotations
 
@@ -8,8 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+import torch
 
 RATE = 16000
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread, and CI has two cores for everything."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

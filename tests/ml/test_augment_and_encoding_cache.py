@@ -20,13 +20,6 @@ SPEED_ONLY = Augmentation(speed_probability=1.0, reverb_probability=0.0, noise_p
                           band_limit_probability=0.0, codec_probability=0.0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 # --- augment -----------------------------------------------------------------------
 

@@ -24,13 +24,6 @@ from tiny_whisper import D_MODEL, FFN, N_HEADS, N_LAYERS, N_MELS, POSITIONS, VOC
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "import_whisper_base.py"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def ct2() -> CT2Model:

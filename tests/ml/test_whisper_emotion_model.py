@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from transformers import WhisperFeatureExtractor
 
 from emotrack.core.emotions import EMOTIONS
@@ -17,13 +16,6 @@ from emotrack.ml.emotion import EmotionModel
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW
 from tiny_whisper import noise, whisper_classifier
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def save_checkpoint(directory: Path, temperature: float | None = None) -> Path:

@@ -14,13 +14,6 @@ from tiny_whisper import MAX_SOURCE_POSITIONS, N_LAYERS, mel_filters, noise, whi
 CHUNK = MAX_SOURCE_POSITIONS * FRAME_SAMPLES  # 16000 samples: exactly one second
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 @pytest.fixture(scope="module")
 def model():

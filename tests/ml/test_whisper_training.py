@@ -17,13 +17,6 @@ from emotrack.ml.emotion.data import LabelledClip
 from emotrack.ml.emotion.modeling import EmotionModel
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 def whisper_args(encoder: Path, data: Path, out: Path, *extra: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
