@@ -17,5 +17,11 @@ class ProjectError(EmotrackError):
     """A project file is unreadable, invalid, or from a newer Emotrack."""
 
 
+class OutputError(EmotrackError, OSError):
+    """An output path is unusable (empty, a folder, under a file) or the write failed
+    (not writable, disk full, name too long); the message names the path. An OSError
+    too, so callers that caught the write's OSError still catch it."""
+
+
 class ModelError(EmotrackError):
     """A model directory is missing, incomplete, or not a usable checkpoint."""

@@ -383,7 +383,8 @@ def test_help_exits_zero(capsys, argv):
         code = exited.code
     assert code in (0, None)
     out, err = capsys.readouterr()
-    assert out.startswith(f"usage: emotrack{' ' + argv[0] if not argv[0].startswith('-') else ''}")
+    command = {"analyse": "analyze"}.get(argv[0], argv[0])  # an alias shows its command's usage
+    assert out.startswith(f"usage: emotrack{' ' + command if not command.startswith('-') else ''}")
     assert err == ""
 
 

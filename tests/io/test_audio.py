@@ -251,11 +251,11 @@ def test_raw_f32_big_endian_round_trip(tmp_path):
 
 def test_raw_size_not_a_whole_number_of_frames(tmp_path):
     path = tmp_path / "odd.raw"
-    path.write_bytes(b"\x00\x01" * 1001)  # 2002 bytes: not a multiple of 4 (s16 stereo)
-    with pytest.raises(AudioError, match=r"2002 bytes.*whole number.*frames"):
+    path.write_bytes(b"\x00\x01" * 2001)  # 4002 bytes: not a multiple of 4 (s16 stereo)
+    with pytest.raises(AudioError, match=r"4002 bytes.*whole number.*frames"):
         load_audio(path, raw=RawFormat(16_000, channels=2, sample_type="s16"))
     # ... but it is a whole number of s16 mono frames
-    assert len(load_audio(path, raw=RawFormat(16_000, 1, "s16"), target_rate=16_000).samples) == 1001
+    assert len(load_audio(path, raw=RawFormat(16_000, 1, "s16"), target_rate=16_000).samples) == 2001
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..core.atomic import output_path
 from ..core.project_file import SUFFIX, save_project
 from ..pipeline import analyze_file, load_emotion_model, load_quality_estimator
 from . import options
@@ -13,7 +14,7 @@ from . import options
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "analyze", help="infer emotion keyframes and save a project",
+        "analyze", aliases=["analyse"], help="infer emotion keyframes and save a project",
         description="Infer emotion keyframes for AUDIO and save them as an Emotrack project.",
     )
     parser.add_argument("audio", metavar="AUDIO", help="any audio file (WAV, FLAC, MP3, M4A, OGG, ...)")
@@ -37,7 +38,8 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     analysis = options.analysis_settings(args)
     heuristics = options.heuristic_settings(args)
-    output = Path(args.output) if args.output else Path(args.audio).with_suffix(SUFFIX)
+    output = Path(args.output) if args.output is not None else Path(args.audio).with_suffix(SUFFIX)
+    output_path(output)  # a bad -o fails now, not after the analysis
     model = load_emotion_model(args.model, args.device)
     estimator = load_quality_estimator(device=args.device) if args.quality else None
     progress = None if args.quiet else options.StderrProgress(f"analysing {Path(args.audio).name}")

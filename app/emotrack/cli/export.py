@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..core.atomic import output_path
 from ..core.document import FRAME_RATES
 from ..core.exports import export_curves_csv, export_curves_json, export_keyframes_json
 from ..core.project_file import load_project
@@ -33,9 +34,11 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
+    output = (Path(args.output) if args.output is not None
+              else Path(args.project).with_suffix(FORMATS[args.format][0]))
+    output_path(output)  # a bad -o fails before the project is read
     project = load_project(args.project)
     fps = args.fps or project.fps
-    output = Path(args.output) if args.output else Path(args.project).with_suffix(FORMATS[args.format][0])
     if args.format == "csv":
         export_curves_csv(project, output, fps)
     elif args.format == "json":

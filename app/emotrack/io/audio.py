@@ -8,6 +8,9 @@ Headerless raw PCM is read when the caller says how it is laid out. soxr resampl
 from __future__ import annotations
 
 import hashlib
+import math
+import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +24,17 @@ from ..errors import AudioError, ParameterError
 TARGET_RATE = 16_000
 # Peak below this (about -80 dBFS) means there is nothing to analyse.
 SILENCE_PEAK = 1e-4
+# Shorter clips are refused by every command: 0.1 s is shorter than any syllable, below
+# the models' STFT padding and one analysis hop, and what a 1-sample "93 % anger" came from.
+MIN_CLIP_SECONDS = 0.1
+# Sample rates a header (or --raw-rate) may state; outside is a corrupt or lying header
+# that would make the resampler allocate gigabytes or hang.
+MIN_SAMPLE_RATE = 1_000
+MAX_SAMPLE_RATE = 384_000
+MAX_CHANNELS = 64
+# Full scale is ±1 after decoding; float files may overshoot a little, but a peak above
+# this is garbage that turns into NaN probabilities.
+MAX_SAMPLE_MAGNITUDE = 1e3
 
 # Raw PCM sample types a user can name, mapped to libsndfile subtypes.
 RAW_SAMPLE_TYPES: dict[str, str] = {
@@ -47,13 +61,14 @@ class RawFormat:
 
     def __post_init__(self) -> None:
         if isinstance(self.sample_rate, bool) or not isinstance(self.sample_rate, int) or not (
-            1_000 <= self.sample_rate <= 768_000
+            MIN_SAMPLE_RATE <= self.sample_rate <= MAX_SAMPLE_RATE
         ):
-            raise ParameterError(f"raw sample rate must be 1000..768000 Hz, got {self.sample_rate!r}")
+            raise ParameterError(f"raw sample rate must be {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz, "
+                                 f"got {self.sample_rate!r}")
         if isinstance(self.channels, bool) or not isinstance(self.channels, int) or not (
-            1 <= self.channels <= 64
+            1 <= self.channels <= MAX_CHANNELS
         ):
-            raise ParameterError(f"raw channel count must be 1..64, got {self.channels!r}")
+            raise ParameterError(f"raw channel count must be 1..{MAX_CHANNELS}, got {self.channels!r}")
         if self.sample_type not in RAW_SAMPLE_TYPES:
             raise ParameterError(
                 f"raw sample type must be one of {', '.join(RAW_SAMPLE_TYPES)}, got {self.sample_type!r}"
@@ -96,17 +111,44 @@ def load_audio(
     (:class:`SilentAudioWarning`) when the clip is silent.
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"no such file: {path}")
-    if path.is_dir():
-        raise AudioError(f"{path} is a folder, not an audio file")
-    if path.stat().st_size == 0:
-        raise AudioError(f"{path} is empty (0 bytes)")
+    _check_regular_file(path)
     if raw is not None:
         data, rate = _read_raw(path, raw)
     else:
         data, rate = _decode(path)
     return _to_clip(path, data, rate, channel, target_rate)
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse what cannot be audio before opening it: a FIFO would block forever and
+    /dev/zero never ends, so only regular files (through symlinks) are read."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if path.is_symlink():
+            raise AudioError(f"{path} is a broken link (its target does not exist)") from None
+        raise AudioError(f"no such file: {path}") from None
+    except OSError as error:  # a symlink loop, a name too long, no permission on a folder
+        raise AudioError(f"cannot open {path}: {error.strerror or error}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise AudioError(f"{path} is a folder, not an audio file")
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+        raise AudioError(f"{path} is not a regular file ({kind}); save the audio to a file first")
+    if info.st_size == 0:
+        raise AudioError(f"{path} is empty (0 bytes)")
+
+
+def _check_header(path: Path, rate: int, channels: int) -> None:
+    """Before any sample is read: a stated rate or channel count outside what recorders
+    produce means a corrupt header, and trusting it can cost gigabytes."""
+    if rate <= 0 or channels <= 0:  # FFmpeg guessed a stream in something that is not audio
+        raise AudioError(f"cannot read {path.name}: not an audio file or an unsupported format")
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise AudioError(f"{path.name}: the header states a sample rate of {rate} Hz; "
+                         f"supported is {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioError(f"{path.name}: the header states {channels} channels; supported is 1..{MAX_CHANNELS}")
 
 
 def _read_raw(path: Path, raw: RawFormat) -> tuple[np.ndarray, int]:
@@ -127,10 +169,17 @@ def _read_raw(path: Path, raw: RawFormat) -> tuple[np.ndarray, int]:
 
 def _decode(path: Path) -> tuple[np.ndarray, int]:
     try:
-        data, rate = sf.read(path, dtype="float32", always_2d=True)
-        return data, rate
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
-        pass  # not a libsndfile format (or a broken one): let FFmpeg try
+        sound_file = sf.SoundFile(path)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, AttributeError):
+        return _decode_with_pyav(path)  # not a libsndfile format (or a broken one): let FFmpeg try
+    with sound_file:
+        _check_header(path, sound_file.samplerate, sound_file.channels)
+        try:
+            return sound_file.read(dtype="float32", always_2d=True), sound_file.samplerate
+        except MemoryError:
+            raise AudioError(f"{path.name}: the header states more audio than fits in memory") from None
+        except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+            pass  # a header libsndfile knows but data it cannot decode: let FFmpeg try
     return _decode_with_pyav(path)
 
 
@@ -147,6 +196,7 @@ def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
         stream = container.streams.audio[0]
         channels = stream.codec_context.channels or 1
         rate = stream.codec_context.sample_rate or stream.rate
+        _check_header(path, int(rate or 0), int(channels))
         # Decode to interleaved float; the resampler keeps rate and layout.
         resampler = av.AudioResampler(format="flt", layout=stream.layout, rate=rate)
         chunks: list[np.ndarray] = []
@@ -192,6 +242,10 @@ def _to_clip(path: Path, data: np.ndarray, rate: int, channel: int | None, targe
     n_frames, n_channels = data.shape
     if n_frames == 0:
         raise AudioError(f"{path.name} contains no audio samples (zero length)")
+    if n_frames < MIN_CLIP_SECONDS * rate:
+        raise AudioError(f"{path.name} is too short ({1000 * n_frames / rate:.1f} ms); "
+                         f"at least {1000 * MIN_CLIP_SECONDS:.0f} ms of audio is needed")
+    _check_magnitude(path, data)
     if channel is None:
         # mean(axis=1) of one column costs ~0.4 s per hour of audio; a copy is enough.
         mono = data[:, 0] if n_channels == 1 else data.mean(axis=1)
@@ -200,8 +254,6 @@ def _to_clip(path: Path, data: np.ndarray, rate: int, channel: int | None, targe
     else:
         raise ParameterError(f"channel {channel} does not exist: {path.name} has {n_channels} channel(s) (0..{n_channels - 1})")
     mono = np.ascontiguousarray(mono, dtype=np.float32)
-    if not np.isfinite(mono).all():
-        raise AudioError(f"{path.name} contains NaN or infinite samples")
     if rate != target_rate:
         mono = soxr.resample(mono, rate, target_rate, quality="HQ").astype(np.float32)
     if max(float(mono.max()), -float(mono.min())) < SILENCE_PEAK:
@@ -209,12 +261,32 @@ def _to_clip(path: Path, data: np.ndarray, rate: int, channel: int | None, targe
     return AudioClip(mono, target_rate, rate, n_channels, path)
 
 
+def _check_magnitude(path: Path, data: np.ndarray) -> None:
+    """NaN, inf or huge samples (float files hold anything) would make NaN probabilities.
+    max/min propagate NaN and allocate nothing, unlike abs(data)."""
+    peak = max(float(data.max()), -float(data.min()))
+    if not math.isfinite(peak):
+        raise AudioError(f"{path.name} contains NaN or infinite samples")
+    if peak > MAX_SAMPLE_MAGNITUDE:
+        raise AudioError(f"{path.name} has samples of magnitude {peak:.3g}; decoded audio must stay "
+                         f"within ±{MAX_SAMPLE_MAGNITUDE:g} (full scale is ±1)")
+
+
 def save_audio(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
-    """Write audio; the format follows the extension (WAV, FLAC, OGG, ...)."""
-    try:
-        sf.write(str(path), np.asarray(samples, dtype=np.float32), sample_rate)
-    except (sf.LibsndfileError, ValueError, TypeError) as error:
-        raise AudioError(f"cannot write {Path(path).name}: {error}") from error
+    """Write audio atomically (:mod:`..core.atomic`: mode kept, symlinks written
+    through); the format follows the extension (WAV, FLAC, OGG, ...)."""
+    from ..core.atomic import atomic_binary_file
+
+    path = Path(path)
+    audio_format = path.suffix[1:].upper()
+    if audio_format not in sf.available_formats():
+        raise AudioError(f"cannot write {path.name}: unknown audio format {path.suffix!r} "
+                         "(use .wav, .flac or .ogg)")
+    with atomic_binary_file(path) as handle:
+        try:
+            sf.write(handle, np.asarray(samples, dtype=np.float32), sample_rate, format=audio_format)
+        except (sf.LibsndfileError, ValueError, TypeError) as error:
+            raise AudioError(f"cannot write {path.name}: {error}") from error
 
 
 def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:

@@ -265,14 +265,17 @@ class QualityReport(QDialog):
         self.histogram.setYRange(0, top, padding=0.05)
 
     def export_csv(self, path: str | Path) -> bool:
+        from emotrack.core.atomic import atomic_text_file
+        from emotrack.errors import OutputError
+
         try:
-            with open(path, "w", newline="", encoding="utf-8") as handle:
+            with atomic_text_file(path) as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["file", "vqscore", "flagged_seconds", "duration_seconds"])
                 for file, score, flagged, duration in self.rows():
                     writer.writerow([file, f"{score:.4f}", f"{flagged:.2f}", f"{duration:.2f}"])
-        except OSError as error:
-            self._error(f"Cannot write {path}: {error}")
+        except OutputError as error:  # the atomic writer turns OSError into one sentence
+            self._error(str(error)[0].upper() + str(error)[1:])
             return False
         self.status.setText(f"Exported {Path(path).name}")
         return True
