@@ -7,6 +7,9 @@ encodes AAC and WavPack.
 
 from __future__ import annotations
 
+import os
+import stat
+import struct
 import warnings
 from pathlib import Path
 
@@ -15,7 +18,14 @@ import pytest
 import soundfile as sf
 
 from emotrack.errors import AudioError, EmotrackError, ParameterError
-from emotrack.io.audio import AudioClip, RawFormat, SilentAudioWarning, load_audio, save_audio
+from emotrack.io.audio import (
+    MIN_CLIP_SECONDS,
+    AudioClip,
+    RawFormat,
+    SilentAudioWarning,
+    load_audio,
+    save_audio,
+)
 
 SECONDS = 1.5
 ONSET = 0.3  # the tone starts here, so a shifted decode (priming/padding) shows
@@ -421,3 +431,93 @@ def test_save_audio_round_trip(tmp_path, suffix):
 def test_save_audio_unknown_format(tmp_path):
     with pytest.raises(AudioError, match=r"cannot write out\.xyz"):
         save_audio(tmp_path / "out.xyz", np.zeros(100, np.float32), 16_000)
+
+
+# --- limits: tiny clips, absurd samples and headers, things that are not files -----------
+
+
+def test_clip_shorter_than_the_minimum_is_refused(tmp_path):
+    path = tmp_path / "blip.wav"
+    sf.write(path, 0.1 * np.ones(int(0.05 * 16_000), np.float32), 16_000)
+    message = _one_line_audio_error(path, "too short")
+    assert "blip.wav" in message and "100 ms" in message
+
+
+def test_one_sample_clip_is_refused(tmp_path):
+    path = tmp_path / "one.wav"
+    sf.write(path, np.array([0.5], np.float32), 44_100)
+    _one_line_audio_error(path, "too short")
+
+
+def test_clip_of_exactly_the_minimum_loads(tmp_path):
+    path = tmp_path / "short.wav"
+    t = np.arange(int(MIN_CLIP_SECONDS * 8_000)) / 8_000
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 8_000)
+    assert load_audio(path).duration == pytest.approx(MIN_CLIP_SECONDS, abs=1e-3)
+
+
+@pytest.mark.parametrize("peak", [5e3, 3e38])
+def test_absurd_sample_magnitudes_are_refused(tmp_path, peak):
+    data = two_tones(16_000, 1)
+    data[100, 0] = peak
+    path = tmp_path / "loud.wav"
+    sf.write(path, data, 16_000, subtype="FLOAT")
+    _one_line_audio_error(path, r"magnitude .*within ±1000")
+
+
+def test_float_overshoot_below_the_limit_loads(tmp_path):
+    path = tmp_path / "hot.wav"
+    sf.write(path, 4.0 * two_tones(16_000, 1), 16_000, subtype="FLOAT")  # +12 dB over full scale
+    assert load_audio(path).samples.max() > 1.0
+
+
+@pytest.mark.parametrize("rate", [1, 999, 500_000, 10_000_000])
+def test_header_sample_rate_out_of_range_is_refused_before_reading(tmp_path, rate):
+    path = tmp_path / "liar.wav"
+    sf.write(path, two_tones(16_000, 1), 16_000, subtype="PCM_16")
+    header = bytearray(path.read_bytes())
+    header[24:32] = struct.pack("<II", rate, 2 * rate)  # sample rate and byte rate fields
+    path.write_bytes(bytes(header))
+    message = _one_line_audio_error(path, "sample rate")
+    assert f"{rate} Hz" in message and "1000..384000 Hz" in message
+
+
+def test_raw_rate_above_the_header_limit_is_refused():
+    with pytest.raises(ParameterError, match="1000..384000"):
+        RawFormat(768_000)
+
+
+def test_fifo_is_not_a_regular_file_and_does_not_block(tmp_path):
+    path = tmp_path / "pipe.wav"
+    os.mkfifo(path)
+    message = _one_line_audio_error(path, "not a regular file")
+    assert "FIFO" in message and "empty" not in message
+
+
+@pytest.mark.parametrize("device", ["/dev/null", "/dev/zero"])
+def test_character_devices_are_not_regular_files(device):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device} here")
+    assert "empty" not in _one_line_audio_error(Path(device), "not a regular file")
+
+
+def test_symlink_loop_is_not_called_missing(tmp_path):
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    message = _one_line_audio_error(loop, "cannot open")
+    assert "no such file" not in message
+
+
+def test_broken_link_says_so(tmp_path):
+    link = tmp_path / "take.wav"
+    link.symlink_to(tmp_path / "gone.wav")
+    _one_line_audio_error(link, "broken link")
+
+
+def test_save_audio_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    path = tmp_path / "out.wav"
+    save_audio(path, two_tones(16_000, 1)[:, 0], 16_000)
+    path.chmod(0o640)
+    save_audio(path, two_tones(16_000, 1)[:, 0], 16_000)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]  # no temp file left

@@ -39,11 +39,18 @@ def output_path(path: str | Path) -> Path:
     if str(path).strip() == "":
         raise OutputError("the output path is empty; give a file name")
     path = Path(path)
-    # realpath, not resolve(strict=True): a dangling link names the file to create.
-    target = Path(os.path.realpath(path)) if path.is_symlink() else path
-    if target.is_dir():
-        raise OutputError(f"{path} is a folder; give a file name inside it")
-    _check_parents(path, target)
+    try:
+        # realpath, not resolve(strict=True): a dangling link names the file to create.
+        target = Path(os.path.realpath(path)) if path.is_symlink() else path
+        if target.is_symlink():  # realpath stops at a loop: replacing it would lose the link
+            raise OutputError(f"cannot write {path}: its symlinks form a loop")
+        if target.is_dir():
+            raise OutputError(f"{path} is a folder; give a file name inside it")
+        _check_parents(path, target)
+    except OutputError:
+        raise
+    except OSError as error:  # a name too long, a symlink loop (pathlib lets those through)
+        raise _write_failed(path, error) from error
     return target
 
 
