@@ -443,3 +443,165 @@ def test_extra_model_labels_become_extra_curves(tmp_path, tone_wav):
     assert np.allclose(values.sum(axis=1), 1.0)
     assert np.all(values[:, 1] == 0) and np.all(values[:, 2] == 0)  # disgust, fear: not in the model
     assert np.all(values[:, 6] > 0)  # the extra label carries probability
+
+
+# --- hardening: unknown commands, no display, the top-level guard, outputs, tiny clips ---
+
+
+@pytest.mark.parametrize(("word", "words"), [
+    ("analyz", ["unknown command 'analyz'", "did you mean 'analyze'"]),
+    ("expor", ["unknown command 'expor'", "did you mean 'export'"]),
+    ("frobnicate", ["unknown command 'frobnicate'", "classify"]),
+    ("missing_take.wav", ["no such file: missing_take.wav"]),
+])
+def test_unknown_command_is_a_one_line_error_not_the_app(capsys, monkeypatch, word, words):
+    import emotrack.cli.main as cli_main
+
+    monkeypatch.setattr(cli_main, "_open_app", lambda argv: pytest.fail("the app must not open"))
+    code, out, err = run_cli(capsys, word, "take.wav", "-o", "take.emotrack")
+    assert_one_line_error(code, err, *words)
+    assert out == ""
+
+
+def test_analyse_is_an_alias_of_analyze(clip_dir, capsys, tmp_path):
+    # The output check runs before the model loads, so this shows the alias dispatches.
+    code, _, err = run_cli(capsys, "analyse", clip_dir / "line01.wav", "-o", tmp_path)
+    assert_one_line_error(code, err, "is a folder")
+
+
+def test_app_without_a_display_says_so_in_one_line(clip_dir, capsys, monkeypatch):
+    import emotrack.cli.main as cli_main
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli_main.sys, "platform", "linux")
+    code, _, err = run_cli(capsys, clip_dir / "line01.wav")
+    assert_one_line_error(code, err, "cannot start", "no display", "headless commands")
+
+
+@pytest.mark.parametrize(("environ", "ok"), [
+    ({}, False),
+    ({"DISPLAY": ":0"}, True),
+    ({"WAYLAND_DISPLAY": "wayland-0"}, True),
+    ({"QT_QPA_PLATFORM": "offscreen"}, True),
+    ({"QT_QPA_PLATFORM": "minimal"}, True),
+    ({"QT_QPA_PLATFORM": "xcb", "WAYLAND_DISPLAY": "wayland-0"}, False),
+    ({"QT_QPA_PLATFORM": "wayland", "DISPLAY": ":0"}, False),
+    ({"QT_QPA_PLATFORM": "wayland-egl", "WAYLAND_DISPLAY": "wayland-0"}, True),
+])
+def test_display_problem(environ, ok):
+    from emotrack.cli.main import display_problem
+
+    assert (display_problem(environ, "linux") is None) == ok
+    assert display_problem({}, "win32") is None and display_problem({}, "darwin") is None
+
+
+@pytest.fixture
+def crashing_export(monkeypatch, tmp_path):
+    """`export` replaced by a bug; crash logs go to tmp_path/logs."""
+    import emotrack.cli.export as export_cli
+
+    def bug(args, rest):
+        raise RuntimeError("boom\nsecond line that must not show")
+
+    monkeypatch.setattr(export_cli, "run", bug)
+    monkeypatch.setenv("EMOTRACK_LOG_DIR", str(tmp_path / "logs"))
+    monkeypatch.delenv("EMOTRACK_DEBUG", raising=False)
+    return tmp_path / "logs"
+
+
+def test_unexpected_exception_is_one_line_and_a_log(crashing_export, capsys):
+    code, out, err = run_cli(capsys, "export", "x.emotrack")
+    assert code == 3 and out == "" and "Traceback" not in err
+    line, = err.strip().splitlines()
+    assert line.startswith("emotrack: error: internal error (RuntimeError: boom); details in ")
+    log = Path(line.rsplit("details in ", 1)[1])
+    assert log.parent == crashing_export
+    assert "Traceback" in log.read_text() and "second line" in log.read_text()
+
+
+@pytest.mark.parametrize("argv", [["--debug", "export", "x.emotrack"], ["export", "x.emotrack", "--debug"]])
+def test_debug_shows_the_traceback_instead(crashing_export, capsys, argv):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 3
+    assert "Traceback" in err and "RuntimeError: boom" in err
+    assert not crashing_export.exists()
+
+
+def test_interrupt_is_one_line_and_130(monkeypatch, capsys):
+    import emotrack.cli.export as export_cli
+
+    def interrupted(args, rest):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export_cli, "run", interrupted)
+    code, _, err = run_cli(capsys, "export", "x.emotrack")
+    assert code == 130 and err == "emotrack: interrupted\n"
+
+
+def test_crash_log_falls_back_when_its_folder_is_unusable(crashing_export, capsys, monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("EMOTRACK_LOG_DIR", str(tmp_path / "file" / "logs"))  # under a file
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    code, _, err = run_cli(capsys, "export", "x.emotrack")
+    assert code == 3 and f"details in {tmp_path / 'tmp' / 'emotrack-logs'}" in err
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda tmp: "", ["output path is empty"]),
+    (lambda tmp: tmp, ["is a folder"]),
+    (lambda tmp: tmp / "file.txt" / "out.csv", ["file.txt is a file, not a folder"]),
+])
+def test_export_refuses_unusable_outputs_in_one_line(analyzed, capsys, tmp_path, make, words):
+    (tmp_path / "file.txt").write_text("keep")
+    code, _, err = run_cli(capsys, "export", analyzed[0], "-o", make(tmp_path))
+    assert_one_line_error(code, err, *words)
+    assert (tmp_path / "file.txt").read_text() == "keep"
+
+
+def test_export_keeps_the_mode_and_writes_through_a_symlink(analyzed, capsys, tmp_path):
+    import stat
+
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    real.chmod(0o644)
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    code, _, err = run_cli(capsys, "export", analyzed[0], "-o", link)
+    assert code == 0, err
+    assert link.is_symlink() and real.read_text().startswith("frame,time")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "real.csv"]
+
+
+def test_analyze_refuses_a_folder_output_before_loading_the_model(clip_dir, capsys, tmp_path):
+    code, _, err = run_cli(capsys, "analyze", clip_dir / "line01.wav", "-o", tmp_path,
+                           "--model", tmp_path / "no_such_model")
+    assert_one_line_error(code, err, "is a folder")
+
+
+@pytest.mark.parametrize("via_link", [False, True])
+def test_enhance_never_writes_over_its_input(clip_dir, capsys, tmp_path, via_link):
+    source = tmp_path / "take.wav"
+    source.write_bytes((clip_dir / "line01.wav").read_bytes())
+    before = source.read_bytes()
+    output = source
+    if via_link:
+        output = tmp_path / "cleaned.wav"
+        output.symlink_to(source)
+    code, _, err = run_cli(capsys, "enhance", source, "-o", output, "--model", tmp_path / "none")
+    assert_one_line_error(code, err, "is the input file", "original is kept")
+    assert source.read_bytes() == before
+
+
+def test_classify_refuses_a_tiny_clip_per_file(clip_dir, tiny_emotion_model_dir, capsys, tmp_path):
+    tiny = tmp_path / "blip.wav"
+    sf.write(tiny, np.full(40, 0.3, np.float32), RATE)  # 2.5 ms
+    code, out, err = run_cli(capsys, "classify", tiny, clip_dir / "line01.wav",
+                             "--model", tiny_emotion_model_dir, "--device", "cpu")
+    assert code == 2
+    first, second = parse_json_lines(out)
+    assert "too short" in first["error"] and "blip.wav" in first["error"] and "100 ms" in first["error"]
+    assert "label" in second
+    assert_one_line_error(code, err, "too short", "100 ms")

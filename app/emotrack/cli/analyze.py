@@ -38,8 +38,9 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     analysis = options.analysis_settings(args)
     heuristics = options.heuristic_settings(args)
+    # A bad -o (even '', which Path() would turn into '.') fails now, not after the analysis.
+    output_path(args.output if args.output is not None else Path(args.audio).with_suffix(SUFFIX))
     output = Path(args.output) if args.output is not None else Path(args.audio).with_suffix(SUFFIX)
-    output_path(output)  # a bad -o fails now, not after the analysis
     model = load_emotion_model(args.model, args.device)
     estimator = load_quality_estimator(device=args.device) if args.quality else None
     progress = None if args.quiet else options.StderrProgress(f"analysing {Path(args.audio).name}")

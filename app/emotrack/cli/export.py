@@ -34,9 +34,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
-    output = (Path(args.output) if args.output is not None
-              else Path(args.project).with_suffix(FORMATS[args.format][0]))
-    output_path(output)  # a bad -o fails before the project is read
+    default = Path(args.project).with_suffix(FORMATS[args.format][0])
+    # A bad -o (even '', which Path() would turn into '.') fails before the project is read.
+    output_path(args.output if args.output is not None else default)
+    output = Path(args.output) if args.output is not None else default
     project = load_project(args.project)
     fps = args.fps or project.fps
     if args.format == "csv":
