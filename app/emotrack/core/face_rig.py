@@ -205,8 +205,9 @@ def save_face_asset(path: str | Path, rig: FaceRig, source: str = "") -> Path:
     }
     if rig.eye_centres is not None:
         arrays["eye_centres"] = rig.eye_centres
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:  # np.savez_compressed appends .npz to a bare path name
+    from .atomic import atomic_binary_file
+
+    with atomic_binary_file(path) as handle:  # np.savez_compressed appends .npz to a bare path name
         np.savez_compressed(handle, **arrays)
     return path
 

@@ -727,7 +727,7 @@ class MainWindow(QMainWindow):
             self.recovery_dir.mkdir(parents=True, exist_ok=True)
             write_json_atomic(self.recovery_file, project_to_dict(self.project))
             info = {"project": str(self.project.path) if self.project.path else None}
-            (self.recovery_dir / "recovery.json").write_text(json.dumps(info), encoding="utf-8")
+            write_json_atomic(self.recovery_dir / "recovery.json", info)
         except (OSError, EmotrackError) as error:
             self.statusBar().showMessage(f"Autosave failed: {error}", 8000)
             return False
