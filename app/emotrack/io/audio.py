@@ -134,7 +134,7 @@ def _check_regular_file(path: Path) -> None:
         raise AudioError(f"{path} is a folder, not an audio file")
     if not stat.S_ISREG(info.st_mode):
         kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
-        raise AudioError(f"{path} is not a regular file ({kind}); save the audio to a file first")
+        raise AudioError(f"{path} is not a regular file but {kind}; save the audio to a file first")
     if info.st_size == 0:
         raise AudioError(f"{path} is empty (0 bytes)")
 
