@@ -46,13 +46,16 @@ Dominance (Cohen & Massaro 1993): a segment's pull on a shape is
 ``alpha * exp(-theta * |t - centre|)``; ``alpha`` is per shape group (jaw = jawOpen and
 mouthClose, lips = the other mouth shapes, tongue = tongueOut), ``theta`` (1/s) sets
 how far the segment reaches into its neighbours (1/theta = the time its pull falls to
-1/e). Bilabials and labiodentals dominate the lips (their closure cannot be skipped);
+1/e). Bilabials and labiodentals dominate the lips (their closure cannot be skipped;
+the jaw of a bilabial is left moderate, as the final closure step of
+:mod:`.articulation` caps it anyway and a strong jaw pull would flatten the vowels
+between /b/s);
 lingual consonants barely touch the lips, so rounding of a neighbouring vowel carries
 through them (anticipatory rounding); rest and HH are weak everywhere.
 
     viseme          jaw   lips  tongue  theta
     sil             0.3   0.3   0.3     12
-    PP              6     6     1       35
+    PP              2     6     1       40
     FF              2     5     1       35
     TH              1     0.5   5       30
     DD nn kk        1     0.3   1       30
@@ -116,7 +119,7 @@ _TARGETS: dict[str, dict[str, float]] = {
 # (jaw, lips, tongue, theta): see the module docstring.
 _DOMINANCE: dict[str, tuple[float, float, float, float]] = {
     "sil": (0.3, 0.3, 0.3, 12.0),
-    "PP": (6.0, 6.0, 1.0, 35.0),
+    "PP": (2.0, 6.0, 1.0, 40.0),
     "FF": (2.0, 5.0, 1.0, 35.0),
     "TH": (1.0, 0.5, 5.0, 30.0),
     "DD": (1.0, 0.3, 1.0, 30.0), "nn": (1.0, 0.3, 1.0, 30.0), "kk": (1.0, 0.3, 1.0, 30.0),
