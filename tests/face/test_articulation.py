@@ -138,3 +138,22 @@ def test_phone_names_normalise():
     assert normalise_phone("ah0") == "AH"
     assert normalise_phone("+NSN+") == normalise_phone("<sil>") == "SIL"
     assert all(normalise_phone(p) in PHONE_VISEMES for p in PHONE_VISEMES)
+
+
+@pytest.fixture(scope="module")
+def lip_probe():
+    from emotrack.core.face_lips import LipProbe
+    from emotrack.core.face_rig import load_face_rig
+    return LipProbe(load_face_rig())
+
+
+@pytest.mark.parametrize("emotion", EMOTIONS)
+def test_bilabials_shut_on_the_bundled_rig(segments, lip_probe, emotion):
+    # The rig's own lip vertices, not the lip_gap rule: this caught disgust's sneer
+    # lifting the upper lip off a closed /m/.
+    weights = articulation_targets(segments, DURATION, 30, one_hot(emotion))
+    opening = lip_probe.opening_mm(weights)
+    for seg in segments:
+        if seg.phone in "PBM":
+            assert opening[round(seg.centre * 30)] <= lip_probe.rest_mm + 0.5
+    assert opening[round(0.32 * 30)] > 10  # /aa/ opens the lips by more than a centimetre

@@ -21,10 +21,16 @@ Steps (tables in :mod:`.visemes` and :mod:`.face_expression`):
    ``CLOSURE_RAMP_S`` either side) pulls the jaw down to at most ``CLOSURE_JAW``,
    removes the lip-opening shapes (mouthUpperUp, mouthLowerDown, mouthFunnel), presses
    the lips (mouthPress >= ``CLOSURE_PRESS``) and sets mouthClose = jawOpen, so the lip
-   gap is exactly 0 where the envelope is 1.
+   gap is exactly 0 where the envelope is 1. A sneer (disgust's AU9, noseSneer) also
+   lifts the upper lip (3 mm at full weight on the ICT rig): it is halved, and the lower
+   lip follows it up (mouthShrugLower, AU17, >= the remaining sneer), so a disgusted /m/
+   still closes without the sneer flickering off at every bilabial.
 
 ``lip_gap`` is the proxy of lip opening used in checks: ``jawOpen - mouthClose`` (ARKit's
-mouthClose shuts the lips over an open jaw) plus the lip-opening shapes.
+mouthClose shuts the lips over an open jaw) plus the lip-opening shapes and half the
+sneer, minus the lower lip's shrug. On the ICT rig (benchmarks/face_targets.py measures
+the lips' vertices) the opening shapes and the sneer move the lips ~3 mm per unit,
+jawOpen 33 mm and mouthShrugLower -7 mm, so the proxy overstates small openings.
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ _I = ARKIT_INDEX
 _OPENERS = [_I[n] for n in ("mouthUpperUpLeft", "mouthUpperUpRight", "mouthLowerDownLeft",
                             "mouthLowerDownRight", "mouthFunnel")]
 _PRESS = [_I["mouthPressLeft"], _I["mouthPressRight"]]
+_SNEER = [_I["noseSneerLeft"], _I["noseSneerRight"]]
 _JAW = [_I[n] for n in JAW_SHAPES]
 _LIPS = [_I[n] for n in MOUTH_SHAPES if n not in JAW_SHAPES and n != "tongueOut"]
 _MOUTH_MASK = np.isin(np.arange(len(ARKIT_NAMES)), [_I[n] for n in MOUTH_SHAPES])
@@ -114,6 +121,9 @@ def apply_closure(weights: np.ndarray, envelope: np.ndarray) -> np.ndarray:
     weights[:, _OPENERS] *= (1.0 - c)[:, None]
     press = weights[:, _PRESS]
     weights[:, _PRESS] = press + c[:, None] * np.maximum(CLOSURE_PRESS - press, 0.0)
+    weights[:, _SNEER] *= (1.0 - 0.5 * c)[:, None]
+    shrug = weights[:, _I["mouthShrugLower"]]
+    np.maximum(shrug, c * weights[:, _SNEER].mean(axis=1), out=shrug)
     close = weights[:, _I["mouthClose"]]
     close += c * (jaw - close)
     return weights
@@ -142,7 +152,8 @@ def articulation_targets(segments: Sequence[PhoneSegment], duration: float, fps:
 def lip_gap(weights: np.ndarray) -> np.ndarray:
     """``[frames]`` proxy of the lip opening (0 = lips touch); see the module docstring."""
     return (weights[:, _I["jawOpen"]] - weights[:, _I["mouthClose"]]
-            + 0.5 * weights[:, _OPENERS[:4]].sum(axis=1) + weights[:, _I["mouthFunnel"]])
+            + 0.5 * weights[:, _OPENERS[:4]].sum(axis=1) + weights[:, _I["mouthFunnel"]]
+            + 0.5 * weights[:, _SNEER].mean(axis=1) - weights[:, _I["mouthShrugLower"]])
 
 
 def bilabial_closures(segments: Sequence[PhoneSegment], weights: np.ndarray, fps: float) -> tuple[int, int]:
