@@ -1,0 +1,1 @@
+"""Training data for the face network: phone alignment and synthetic speech."""
