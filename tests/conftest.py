@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from signals import speech_like  # noqa: F401  (re-exported for tests that import it from here)
 
 SAMPLE_RATE = 16_000
 EMOTION_ID2LABEL = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "neutral", 5: "sad"}
@@ -20,18 +21,6 @@ EMOTION_ID2LABEL = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "neutral
 def tone(seconds: float, freq: float = 220.0, rate: int = SAMPLE_RATE, amplitude: float = 0.3) -> np.ndarray:
     t = np.arange(int(seconds * rate)) / rate
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
-def speech_like(seconds: float, rate: int = SAMPLE_RATE, seed: int = 0) -> np.ndarray:
-    """Harmonic bursts with a wobbling pitch and syllable-rate envelope: speech-shaped
-    enough for VAD and models, without needing a synthesiser."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * rate)) / rate
-    f0 = 140 + 30 * np.sin(2 * np.pi * 0.7 * t)
-    phase = 2 * np.pi * np.cumsum(f0) / rate
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
-    envelope = np.clip(np.sin(2 * np.pi * 3.0 * t), 0, None) ** 0.5
-    return (0.25 * voiced * envelope + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
 
 
 @pytest.fixture(scope="session")

@@ -19,20 +19,11 @@ from emotrack.core.project_file import load_project, save_project
 from emotrack.io.audio import load_audio
 from emotrack.ml.emotion import EmotionModel
 from emotrack.pipeline import analyze_file
+from signals import speech_like
 
 SAMPLE_RATE = 16_000
 EMOTION_ID2LABEL = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "neutral", 5: "sad"}
 FAST = ["--epochs", "25", "--lr", "0.02", "--threads", "1", "--device", "cpu"]
-
-
-def speech_like(seconds: float, seed: int = 0) -> np.ndarray:
-    """Harmonic bursts at a syllable rate (as tests/conftest.py): VAD calls it speech."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    phase = 2 * np.pi * np.cumsum(140 + 30 * np.sin(2 * np.pi * 0.7 * t)) / SAMPLE_RATE
-    voiced = sum(np.sin(k * phase) / k for k in range(1, 8))
-    envelope = np.clip(np.sin(2 * np.pi * 3.0 * t), 0, None) ** 0.5
-    return (0.25 * voiced * envelope + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
 
 
 @pytest.fixture(autouse=True)

@@ -70,6 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the clips")
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--objective", choices=["window", "clip"], default="window",
+                        help="cross-entropy per window, or of the crop's mean window probability")
     parser.add_argument("--balance", choices=["class", "corpus-class"], default="class",
                         help="draw classes equally often, or (corpus, class) pairs equally often")
     parser.add_argument("--max-crop-seconds", type=float, default=5.0)
@@ -175,6 +177,24 @@ def sampling_weights(clips: list[LabelledClip], targets: np.ndarray, balance: st
     return weights / weights.sum()
 
 
+def training_loss(logits: torch.Tensor, targets: torch.Tensor, objective: str, smoothing: float) -> torch.Tensor:
+    """Cross-entropy of ``logits`` ``[batch, windows, labels]`` against each crop's label.
+
+    "window": every window on its own must name the clip's emotion. "clip": the mean of
+    the windows' probabilities must, which is what ``classify`` reports; a window
+    without a clear emotion (a breath, a plosive) may then stay uncertain.
+    """
+    n_labels = logits.shape[-1]
+    if objective == "window":
+        return nn.functional.cross_entropy(logits.reshape(-1, n_labels), targets.repeat_interleave(logits.shape[1]),
+                                           label_smoothing=smoothing)
+    if objective == "clip":
+        log_mean = torch.logsumexp(torch.log_softmax(logits, dim=-1), dim=1) - np.log(logits.shape[1])
+        soft = nn.functional.one_hot(targets, n_labels).float() * (1 - smoothing) + smoothing / n_labels
+        return -(soft * log_mean).sum(dim=-1).mean()
+    raise ParameterError(f"--objective must be 'window' or 'clip', got {objective!r}")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.train_layers < 0:
         raise ParameterError("--train-layers must be at least 0 (0 trains the head alone)")
@@ -265,9 +285,7 @@ def run(args: argparse.Namespace) -> int:
             picks = rng.choice(len(items), size=args.batch_size, p=weights)
             lower, batch_targets = _batch(items, picks, cache, rng, frozen, args.copies, max_crop)
             logits = window_logits(model, top(lower))
-            loss = nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]),
-                batch_targets.repeat_interleave(logits.shape[1]), label_smoothing=args.label_smoothing)
+            loss = training_loss(logits, batch_targets, args.objective, args.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(encoder_params + head_params, 1.0)
