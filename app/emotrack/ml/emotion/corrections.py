@@ -322,7 +322,7 @@ def learn_from_corrections(
     head = ClassificationHead(model.model)
     columns = [_model_columns(model, s, t.keys) for s, t in zip(sources, targets)]
     # The model's logits in app label order, as EmotionModel reports probabilities.
-    order = model._column_order
+    order = model.column_order
 
     def window_set(chosen: list[tuple[int, tuple[CorrectedKey, ...]]], end_sample: int | None,
                    stage_offset: int, stage_total: int) -> WindowSet:

@@ -45,13 +45,14 @@ def read_labelled_clips(data_dir: str | Path, speakers: set[str] | None = None) 
             if label not in EMOTIONS:
                 raise ParameterError(f"{table}: label {row['label']!r} is not one of {EMOTIONS}")
             path = root / row["path"]
-            clips.append(LabelledClip(path, row["corpus"], row["speaker"], label, _read_mono(path)))
+            clips.append(LabelledClip(path, row["corpus"], row["speaker"], label, read_mono(path)))
     if not clips:
         raise ParameterError(f"no clips found in {table}" + (f" for speakers {sorted(speakers)}" if speakers else ""))
     return clips
 
 
-def _read_mono(path: Path) -> np.ndarray:
+def read_mono(path: Path) -> np.ndarray:
+    """A sound file as float32 mono at 16 kHz (channels averaged)."""
     try:
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (OSError, RuntimeError) as exc:

@@ -88,7 +88,7 @@ class EmotionModel:
                 raise ValueError("a Whisper classifier needs its feature extractor's mel filters")
             self.whisper = WhisperWindowScorer(model, mel_filters)
         # Index into the checkpoint's logits that puts them in ``labels`` order.
-        self._column_order = torch.tensor(column_order, dtype=torch.long, device=self.device)
+        self.column_order = torch.tensor(column_order, dtype=torch.long, device=self.device)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path | None = None,
@@ -221,5 +221,5 @@ class EmotionModel:
 
     def _probabilities(self, logits: torch.Tensor) -> np.ndarray:
         """Calibrated probabilities in ``labels`` order."""
-        probabilities = torch.softmax(logits.float() / self.temperature, dim=-1)[:, self._column_order]
+        probabilities = torch.softmax(logits.float() / self.temperature, dim=-1)[:, self.column_order]
         return probabilities.cpu().numpy()

@@ -31,10 +31,10 @@ from torch import nn
 from transformers import WhisperFeatureExtractor, WhisperForAudioClassification
 from transformers.utils import logging as transformers_logging
 
-from emotrack.core.calibration import fit_temperature
 from emotrack.core.emotions import EMOTIONS
 from emotrack.errors import ModelError, ParameterError
-from emotrack.ml.emotion.data import SAMPLE_RATE, LabelledClip, _read_mono, read_labelled_clips, trim_silence
+from emotrack.ml.emotion.calibrate import calibrate
+from emotrack.ml.emotion.data import SAMPLE_RATE, LabelledClip, read_labelled_clips, read_mono, trim_silence
 from emotrack.ml.emotion.encoding_cache import encode_corpus, load_encoding
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
 from emotrack.ml.whisper.encoder import FRAME_SAMPLES, WhisperClipEncoder
@@ -236,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
     frozen = n_layers - args.train_layers
 
     cache = args.cache or out / "cache"
-    babble = [_read_mono(p) for p in sorted(args.babble.rglob("*.flac"))[:60]] if args.babble else []
+    babble = [read_mono(p) for p in sorted(args.babble.rglob("*.flac"))[:60]] if args.babble else []
     clip_encoder = WhisperClipEncoder(model.encoder, mel_filters).eval()
     encode_corpus(clip_encoder, train_clips, cache, args.copies, args.seed, babble, log=_log)
 
@@ -317,41 +317,6 @@ def run(args: argparse.Namespace) -> int:
         calibrate(out / BEST_DIR, val_clips)
     _log(f"best model in {out / BEST_DIR}")
     return 0
-
-
-def calibrate(model_dir: Path, val_clips: list[LabelledClip]) -> float:
-    """Fit the softmax temperature on the validation clips (clip level, as ``classify``
-    reports) and store it in the model's config."""
-    model = EmotionModel.from_pretrained(model_dir, device="cpu")
-    model.temperature = 1.0
-    logits, truth = _window_logits_per_clip(model, val_clips)
-    temperature = fit_temperature(logits, truth)
-    config_path = model_dir / "config.json"
-    config = json.loads(config_path.read_text())
-    config["emotrack_temperature"] = temperature
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
-    _log(f"temperature {temperature:.3f} fitted on {len(val_clips)} validation clips")
-    return temperature
-
-
-def _window_logits_per_clip(model: EmotionModel, clips: list[LabelledClip]):
-    """Each clip's speech-window logits (model label order) and its true label index."""
-    from emotrack.core.analysis import WindowProbabilities, voiced_windows
-    from emotrack.core.vad import detect_voice
-    from emotrack.core.windowing import window_starts
-
-    per_clip, truth = [], []
-    for clip in clips:
-        starts = window_starts(len(clip.samples), DEFAULT_WINDOW, DEFAULT_HOP)
-        with torch.inference_mode():
-            logits = model.whisper.window_logits(clip.samples, starts, DEFAULT_WINDOW)[:, model._column_order]
-        frame = WindowProbabilities(starts=starts, window=DEFAULT_WINDOW, hop=DEFAULT_HOP,
-                                    n_samples=len(clip.samples), probabilities=np.zeros((len(starts), 1)),
-                                    sample_rate=SAMPLE_RATE)
-        voiced = voiced_windows(frame, detect_voice(clip.samples, SAMPLE_RATE))
-        per_clip.append(logits.numpy()[voiced if voiced.any() else slice(None)])
-        truth.append(model.labels.index(clip.label))
-    return per_clip, np.array(truth)
 
 
 def _batch(items, picks, cache: Path, rng, frozen: int, copies: int, max_crop: int):
