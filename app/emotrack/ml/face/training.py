@@ -225,7 +225,7 @@ def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExampl
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
             schedule.step()
-            running += float(value)
+            running += float(value.detach())
         epoch += 1
         val = evaluate(model, validation, loss) if validation else running / steps_per_epoch
         log(f"epoch {epoch}: train {running / steps_per_epoch:.3f} validation {val:.3f} "
