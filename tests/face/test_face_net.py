@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from emotrack.core.emotions import EMOTIONS
+from emotrack.core.face_arkit import ARKIT_INDEX
 from emotrack.core.phonemes import phone_segments
 from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.face.modeling import FaceNet, FaceNetConfig, load_face_net, resample_frames, save_face_net
@@ -160,3 +161,12 @@ def test_checkpoint_round_trip(tmp_path):
         torch.testing.assert_close(loaded(hidden, emotions), model(hidden, emotions), atol=5e-3, rtol=0)
     with pytest.raises(ModelError):
         load_face_net(tmp_path / "missing")
+
+
+def test_lip_weight_makes_lip_errors_count_more(tiny_rig):
+    target = torch.zeros(1, 4, 52)
+    predicted = target.clone()
+    predicted[..., ARKIT_INDEX["mouthClose"]] = 0.5  # moves only the lip vertex
+    mask = torch.ones(1, 4)
+    plain, lips_first = VertexLoss(tiny_rig), VertexLoss(tiny_rig, lip_weight=10.0)
+    assert float(lips_first(predicted, target, mask)) > 2 * float(plain(predicted, target, mask)) > 0
