@@ -10,6 +10,8 @@ labelled emotion, then on the bundled rig:
 * bilabials closed: share of /p b m/ segments with a frame (within the segment widened
   by one frame either side) where the lip opening (``LipProbe``) is under
   ``CLOSED_MM`` (the rig's lips rest 0.64 mm apart);
+* vowels shut: share of vowels during which the lips never open past ``CLOSED_MM``
+  (false closures; a face that never moves would close every bilabial);
 * lip vertex error: mean distance (mm) of the lip vertices from where the articulation
   targets put them.
 
@@ -34,6 +36,7 @@ from emotrack.core.face_rig import load_face_rig  # noqa: E402
 from emotrack.core.phonemes import BILABIALS, phone_segments  # noqa: E402
 
 CLOSED_MM = 1.0
+VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
 TEST_RAVDESS = ("ravdess_A03", "ravdess_A04", "ravdess_A17", "ravdess_A18")
 
 
@@ -47,6 +50,22 @@ def bilabials_closed(segments, opening_mm: np.ndarray, fps: float) -> tuple[int,
         inside = (times >= seg.start - 1.0 / fps) & (times <= seg.end + 1.0 / fps)
         closed += bool(inside.any() and opening_mm[inside].min() < CLOSED_MM)
     return closed, total
+
+
+def vowels_shut(segments, opening_mm: np.ndarray, fps: float) -> tuple[int, int]:
+    """(vowels whose lips stay under ``CLOSED_MM`` throughout, vowels): the false closures
+    that a mouth kept shut would score on; the rig's lips at rest count as closed, so the
+    bilabial share alone would reward a face that never moves."""
+    times = np.arange(len(opening_mm)) / fps
+    shut = total = 0
+    for seg in segments:
+        if seg.phone not in VOWELS:
+            continue
+        inside = (times >= seg.start) & (times <= seg.end)
+        if inside.any():
+            total += 1
+            shut += bool(opening_mm[inside].max() < CLOSED_MM)
+    return shut, total
 
 
 def loudness_weights(samples: np.ndarray, rate: int, frames: int, fps: float) -> np.ndarray:
@@ -101,6 +120,7 @@ def main() -> None:
                if r["speaker"] in TEST_RAVDESS}
     clips = [c for c in read_labelled_clips(args.data, set(TEST_RAVDESS)) if Path(c.path).resolve() in records]
     counts = {"network": [0, 0], "loudness": [0, 0], "targets": [0, 0]}
+    shut = {name: [0, 0] for name in counts}
     errors = {"network": [], "loudness": []}
     for clip in clips:
         record = records[Path(clip.path).resolve()]
@@ -113,7 +133,11 @@ def main() -> None:
         target = articulation_targets(segments, frames / args.fps, args.fps, emotion)
         baseline = loudness_weights(clip.samples, 16000, frames, args.fps)
         for name, weights in (("network", predicted), ("loudness", baseline), ("targets", target)):
-            closed, total = bilabials_closed(segments, probe.opening_mm(weights), args.fps)
+            opening = probe.opening_mm(weights)
+            closed, total = bilabials_closed(segments, opening, args.fps)
+            vowels = vowels_shut(segments, opening, args.fps)
+            shut[name][0] += vowels[0]
+            shut[name][1] += vowels[1]
             counts[name][0] += closed
             counts[name][1] += total
             if name in errors:
@@ -123,7 +147,7 @@ def main() -> None:
     for name, (closed, total) in counts.items():
         error = f"{np.mean(errors[name]):.2f} mm" if name in errors else "0 (reference)"
         print(f"{name:9s} bilabials closed {closed}/{total} = {100 * closed / max(total, 1):.1f} %; "
-              f"lip vertex error {error}")
+              f"vowels shut {100 * shut[name][0] / max(shut[name][1], 1):.1f} %; lip vertex error {error}")
 
 
 if __name__ == "__main__":
