@@ -170,3 +170,19 @@ def test_lip_weight_makes_lip_errors_count_more(tiny_rig):
     mask = torch.ones(1, 4)
     plain, lips_first = VertexLoss(tiny_rig), VertexLoss(tiny_rig, lip_weight=10.0)
     assert float(lips_first(predicted, target, mask)) > 2 * float(plain(predicted, target, mask)) > 0
+
+
+def test_bundled_face_network_loads_and_follows_the_emotion():
+    from pathlib import Path
+
+    bundled = Path(__file__).resolve().parents[2] / "resources" / "models" / "face"
+    model = load_face_net(bundled)
+    assert sum(p.numel() for p in model.parameters()) <= 1_000_000
+    hidden = torch.randn(7, 50, 512)
+    with torch.inference_mode():
+        features = model.analysis(hidden)
+        joy = model.articulate(features, emotions_of("joy"), 30)
+        sad = model.articulate(features, emotions_of("sadness"), 30)
+    smile = ARKIT_INDEX["mouthSmileLeft"]
+    assert joy.shape == (30, 52)
+    assert float(joy[:, smile].mean()) > float(sad[:, smile].mean()) + 0.2
