@@ -1,0 +1,279 @@
+"""Train the face network on cached encoder states against the articulation targets.
+
+Data: RAVDESS clips with aligned phones (a JSONL file of records: path, speaker,
+emotion, strong, seconds, phones) and the Whisper encoder's hidden states of every clip
+and augmented copy (``encoding_cache``). Targets come from
+:func:`emotrack.core.articulation.articulation_targets` at 50 Hz, the encoder's rate.
+Augmented copies whose frame count differs from the recording's (speed changed) are
+skipped, so the phone times stay valid.
+
+Loss (as the patent says): L2 on vertex positions plus L2 on vertex velocities (frame
+differences), both through the rig's dense blendshape basis, in millimetres. The rig
+maps weights linearly to vertices, so the loss is taken on the weight error times the
+basis. Each step uses a random subset of the moving vertices plus every lip vertex (the
+lips are what viewers judge first).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emotrack.core.articulation import articulation_targets
+from emotrack.core.emotions import EMOTIONS
+from emotrack.core.face_rig import FaceRig
+from emotrack.core.phonemes import PhoneSegment, phone_segments
+from emotrack.errors import ParameterError
+from emotrack.ml.face.modeling import ENCODER_FPS, FaceNet, FaceNetConfig, save_face_net
+
+TEST_SPEAKERS = frozenset({"ravdess_A03", "ravdess_A04", "ravdess_A17", "ravdess_A18", "emovo_f2"})
+VALIDATION_SPEAKERS = frozenset({"ravdess_A05", "ravdess_A06", "ravdess_A11", "ravdess_A12"})
+WEAK_INTENSITY = 0.6  # RAVDESS "normal" intensity; "strong" is 1.0
+
+
+def emotion_vector(emotion: str, strong: bool) -> np.ndarray:
+    """The labelled emotion at 1.0 (strong) or 0.6 (normal), the rest on neutral."""
+    if emotion not in EMOTIONS:
+        raise ParameterError(f"emotion {emotion!r} is not one of {EMOTIONS}")
+    vector = np.zeros(len(EMOTIONS), np.float32)
+    share = 1.0 if strong or emotion == "neutral" else WEAK_INTENSITY
+    vector[EMOTIONS.index(emotion)] = share
+    vector[EMOTIONS.index("neutral")] += 1.0 - share
+    return vector
+
+
+@dataclass
+class FaceExample:
+    """One clip (one encoder copy of it) and what the network should make of it."""
+
+    encoding: Callable[[], np.ndarray]  # -> [layers, frames, width] (fp16 is fine)
+    phones: list[PhoneSegment]
+    emotion: np.ndarray  # [6]
+    frames: int
+    speaker: str = ""
+    targets: np.ndarray | None = field(default=None, repr=False)  # [frames, 52] at 50 Hz
+
+    def target_weights(self, emotion: np.ndarray | None = None) -> np.ndarray:
+        if emotion is None:
+            if self.targets is None:
+                self.targets = articulation_targets(self.phones, self.frames / ENCODER_FPS, ENCODER_FPS,
+                                                    self.emotion)
+            return self.targets
+        return articulation_targets(self.phones, self.frames / ENCODER_FPS, ENCODER_FPS, emotion)
+
+
+def read_phone_records(path: str | Path) -> list[dict]:
+    """The aligned RAVDESS records (those with phones and one of the six emotions)."""
+    records = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    return [r for r in records if r.get("phones") and r.get("emotion") in EMOTIONS]
+
+
+def ravdess_examples(records: Sequence[dict], data_dir: str | Path, cache_dir: str | Path,
+                     speakers: set[str] | frozenset[str], copies: int = 1) -> list[FaceExample]:
+    """Examples of ``speakers``' records: copy 0 plus augmented copies of the same length."""
+    from emotrack.ml.emotion.data import LabelledClip
+    from emotrack.ml.emotion.encoding_cache import cache_path
+
+    examples = []
+    for record in records:
+        if record["speaker"] not in speakers:
+            continue
+        clip = LabelledClip(Path(data_dir) / record["path"], "ravdess", record["speaker"], record["emotion"],
+                            np.zeros(0, np.float32))
+        phones = phone_segments(record["phones"])
+        emotion = emotion_vector(record["emotion"], record["strong"])
+        frames0 = None
+        for copy in range(copies):
+            path = cache_path(Path(cache_dir), clip, copy)
+            if not path.is_file():
+                continue
+            frames = np.load(path, mmap_mode="r").shape[1]
+            frames0 = frames if copy == 0 else frames0
+            if frames != frames0:
+                continue  # speed-changed copy: the phone times no longer match
+            examples.append(FaceExample(lambda p=path: np.load(p), phones, emotion, frames, record["speaker"]))
+    return examples
+
+
+class VertexLoss:
+    """L2 on vertex positions and velocities (mm) of weights through a rig's basis."""
+
+    def __init__(self, rig: FaceRig, subset: int = 2000, velocity_weight: float = 1.0, lip_share: float = 0.3,
+                 lip_weight: float = 1.0):
+        scale = {"mm": 1.0, "cm": 10.0, "m": 1000.0}.get(rig.units, 10.0)
+        basis = rig.dense_basis().reshape(52, -1, 3) * scale  # [52, M, 3] in mm
+        self.basis = torch.from_numpy(np.ascontiguousarray(basis))
+        close = np.linalg.norm(rig.dense_delta("mouthClose")[rig.moving_vertices], axis=1)
+        # Lip vertices: those the lip-shutting shape moves by a good share of its largest move.
+        self.lips = np.flatnonzero(close > lip_share * close.max()) if close.max() > 0 else np.zeros(0, np.int64)
+        self.subset = subset
+        self.velocity_weight = velocity_weight
+        # A lip vertex's squared error counts lip_weight times: a 1 mm gap left at a /m/ is
+        # what viewers see, while the same error on a cheek is not.
+        self.vertex_weight = torch.ones(self.basis.shape[1])
+        self.vertex_weight[torch.from_numpy(self.lips)] = lip_weight
+
+    def vertices(self, rng: np.random.Generator | None) -> torch.Tensor:
+        """Indices into the moving vertices: a random subset (all when ``rng`` is None) + the lips."""
+        count = self.basis.shape[1]
+        if rng is None or self.subset >= count:
+            return torch.arange(count)
+        chosen = np.union1d(rng.choice(count, self.subset, replace=False), self.lips)
+        return torch.from_numpy(chosen)
+
+    def __call__(self, predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+                 rng: np.random.Generator | None = None) -> torch.Tensor:
+        """``predicted``/``target`` ``[B, T, 52]``, ``mask`` ``[B, T]`` (1 = real frame)."""
+        chosen = self.vertices(rng)
+        basis = self.basis[:, chosen].reshape(52, -1).to(predicted.dtype)
+        weight = self.vertex_weight[chosen].repeat_interleave(3).to(predicted.dtype)
+        weight = weight / weight.sum() * len(chosen)  # a weighted mean over vertices
+        error = (predicted - target) @ basis  # [B, T, V*3] vertex offsets in mm
+        per_vertex = len(chosen)
+        position = ((error.pow(2) * weight).sum(-1) / per_vertex * mask).sum() / mask.sum().clamp(min=1)
+        both = mask[:, 1:] * mask[:, :-1]
+        speed = (error[:, 1:] - error[:, :-1]).pow(2) * weight
+        velocity = (speed.sum(-1) / per_vertex * both).sum() / both.sum().clamp(min=1)
+        return position + self.velocity_weight * velocity
+
+
+def collate(examples: Sequence[FaceExample], emotions: Sequence[np.ndarray | None]):
+    """Padded batch: hidden ``[B, L, T, W]``, emotions ``[B, T, 6]``, targets ``[B, T, 52]``, mask."""
+    frames = max(e.frames for e in examples)
+    hidden, emo, target = [], [], []
+    mask = torch.zeros(len(examples), frames)
+    for i, (example, emotion) in enumerate(zip(examples, emotions)):
+        states = torch.from_numpy(np.asarray(example.encoding(), np.float32))[:, :example.frames]
+        pad = frames - states.shape[1]
+        hidden.append(torch.nn.functional.pad(states, (0, 0, 0, pad)))
+        vector = example.emotion if emotion is None else emotion
+        emo.append(torch.from_numpy(np.broadcast_to(vector, (frames, len(EMOTIONS))).copy()))
+        target.append(torch.nn.functional.pad(torch.from_numpy(example.target_weights(emotion)), (0, 0, 0, pad)))
+        mask[i, :example.frames] = 1
+    return torch.stack(hidden), torch.stack(emo), torch.stack(target), mask
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 30
+    batch_size: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    random_emotion_share: float = 0.5  # batches' clips that get a random emotion mix (teacher follows it)
+    max_minutes: float = 15.0
+    seed: int = 0
+
+
+def random_emotion(rng: np.random.Generator) -> np.ndarray:
+    """A random emotion mix: one emotion at a random intensity, the rest neutral."""
+    vector = np.zeros(len(EMOTIONS), np.float32)
+    share = rng.uniform(0.0, 1.0)
+    vector[rng.integers(len(EMOTIONS))] += share
+    vector[EMOTIONS.index("neutral")] += 1.0 - share
+    return vector
+
+
+def evaluate(model: FaceNet, examples: Sequence[FaceExample], loss: VertexLoss, batch_size: int = 16) -> float:
+    """Mean vertex loss over ``examples`` (labelled emotions, a fixed vertex subset)."""
+    model.eval()
+    total = count = 0.0
+    rng = np.random.default_rng(12345)  # the same vertices every epoch
+    with torch.inference_mode():
+        for start in range(0, len(examples), batch_size):
+            batch = examples[start:start + batch_size]
+            hidden, emo, target, mask = collate(batch, [None] * len(batch))
+            predicted = model(hidden, emo, fps=ENCODER_FPS)
+            total += float(loss(predicted, target, mask, rng)) * len(batch)
+            count += len(batch)
+    return total / max(count, 1)
+
+
+def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExample], loss: VertexLoss,
+                   run_dir: str | Path, settings: TrainSettings | None = None,
+                   config: FaceNetConfig | None = None, log: Callable[[str], None] = print) -> FaceNet:
+    """Train (resuming from ``run_dir/state.pt`` if there) and save the best model by
+    validation loss into ``run_dir/best`` (``config.json`` + fp16 ``model.safetensors``)."""
+    settings = settings or TrainSettings()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(settings.seed)
+    model = FaceNet(config or FaceNetConfig())
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    steps_per_epoch = math.ceil(len(train) / settings.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, settings.lr, total_steps=settings.epochs * steps_per_epoch,
+                                                   pct_start=0.1)
+    state_path = run_dir / "state.pt"
+    epoch, best = 0, math.inf
+    if state_path.is_file():
+        state = torch.load(state_path, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        schedule.load_state_dict(state["schedule"])
+        epoch, best = state["epoch"], state["best"]
+        log(f"resumed at epoch {epoch} (best validation {best:.3f})")
+    started = time.monotonic()
+    while epoch < settings.epochs:
+        rng = np.random.default_rng(settings.seed * 1000 + epoch)
+        model.train()
+        order = rng.permutation(len(train))
+        running = 0.0
+        for step in range(steps_per_epoch):
+            batch = [train[i] for i in order[step * settings.batch_size:(step + 1) * settings.batch_size]]
+            emotions = [random_emotion(rng) if rng.random() < settings.random_emotion_share else None for _ in batch]
+            hidden, emo, target, mask = collate(batch, emotions)
+            value = loss(model(hidden, emo, fps=ENCODER_FPS), target, mask, rng)
+            optimiser.zero_grad()
+            value.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            running += float(value.detach())
+        epoch += 1
+        val = evaluate(model, validation, loss) if validation else running / steps_per_epoch
+        log(f"epoch {epoch}: train {running / steps_per_epoch:.3f} validation {val:.3f} "
+            f"({(time.monotonic() - started) / 60:.1f} min)")
+        if val < best:
+            best = val
+            save_face_net(model, run_dir / "best")
+        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                    "schedule": schedule.state_dict(), "epoch": epoch, "best": best}, state_path)
+        if (time.monotonic() - started) / 60 > settings.max_minutes:
+            log("time budget spent; stopping")
+            break
+    return model
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m emotrack.ml.face.training --phones JSONL --data DIR --cache DIR --out DIR``."""
+    import argparse
+
+    from emotrack.core.face_rig import load_face_rig
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--phones", required=True)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--cache", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--copies", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--max-minutes", type=float, default=15.0)
+    parser.add_argument("--lip-weight", type=float, default=1.0, help="weight of a lip vertex's error")
+    args = parser.parse_args(argv)
+    records = read_phone_records(args.phones)
+    speakers = {r["speaker"] for r in records} - TEST_SPEAKERS - VALIDATION_SPEAKERS
+    train = ravdess_examples(records, args.data, args.cache, speakers, args.copies)
+    validation = ravdess_examples(records, args.data, args.cache, VALIDATION_SPEAKERS, 1)
+    print(f"{len(train)} training examples ({len(speakers)} speakers), {len(validation)} validation")
+    train_face_net(train, validation, VertexLoss(load_face_rig(), lip_weight=args.lip_weight), args.out,
+                   TrainSettings(epochs=args.epochs, max_minutes=args.max_minutes))
+
+
+if __name__ == "__main__":
+    main()
