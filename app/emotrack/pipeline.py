@@ -25,6 +25,7 @@ from .io.audio import AudioClip, RawFormat, file_sha256, load_audio
 
 if TYPE_CHECKING:
     from .ml.emotion import EmotionModel
+    from .ml.face.animate import FaceAnimator
     from .ml.quality.vqscore import QualityEstimator
 
 Progress = Callable[[int, int], None]
@@ -171,3 +172,24 @@ def classify_clip(clip: AudioClip, model: "EmotionModel",
     voice = detect_voice(clip.samples, clip.sample_rate, min_pause=settings.min_pause)
     labels = output_labels(model.labels)
     return dict(zip(labels, (float(p) for p in windows.clip_vector(voice))))
+
+
+def load_face_animator(face_dir: str | Path | None = None, device: str = "auto") -> "FaceAnimator":
+    from .ml.device import resolve_device
+    from .ml.face.animate import FaceAnimator  # torch loads here
+
+    return FaceAnimator.from_pretrained(face_dir, device=str(resolve_device(device)))
+
+
+def animate_face(project: Project, fps: int, animator: "FaceAnimator",
+                 clip: AudioClip | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The face for ``project``: frame times at ``fps`` and ARKit-52 weights per frame,
+    from its audio (loaded from the project's path unless ``clip`` is given) and its
+    emotion curves (after the animator's heuristics and edits)."""
+    from .core.exports import sampled_curves
+    from .ml.face.animate import project_emotions
+
+    times, _ = sampled_curves(project, fps)
+    clip = clip or load_audio(project.audio.path)
+    features = animator.features(clip.samples)
+    return times, animator.weights(features, project_emotions(project), times)

@@ -1,0 +1,79 @@
+"""`emotrack export --format arkit-csv|arkit-json|glb|pc2|mouth-cues`: the bundled face
+network on the bundled Whisper encoder, driven by a project's audio and emotion curves."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emotrack.cli.main import main
+from emotrack.core.face_arkit import ARKIT_NAMES
+from emotrack.core.face_exports import read_pc2
+from emotrack.core.project_file import load_project
+from signals import speech_like
+
+FPS = 30
+SECONDS = 1.5
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, tiny_emotion_model_dir) -> Path:
+    folder = tmp_path_factory.mktemp("face_export")
+    sf.write(folder / "line.wav", speech_like(SECONDS), 16000)
+    path = folder / "line.emotrack"
+    assert main(["analyze", str(folder / "line.wav"), "-o", str(path), "--model", str(tiny_emotion_model_dir)]) == 0
+    return path
+
+
+def export(project: Path, kind: str, output: Path) -> Path:
+    assert main(["export", str(project), "--format", kind, "--fps", str(FPS), "-o", str(output), "--device", "cpu"]) == 0
+    return output
+
+
+def frame_count(project: Path) -> int:
+    loaded = load_project(project)
+    return int(np.floor(max(loaded.duration, loaded.keyframes[-1].time) * FPS + 1e-9)) + 1
+
+
+def test_arkit_csv_and_json_have_a_row_per_frame_and_every_arkit_curve(project, tmp_path):
+    rows = list(csv.reader(export(project, "arkit-csv", tmp_path / "face.csv").open()))
+    assert len(rows) - 1 == frame_count(project)
+    assert rows[0][:3] == ["Timecode", "BlendShapeCount", "EyeBlinkLeft"]
+    weights = np.array([[float(x) for x in row[2:54]] for row in rows[1:]])
+    assert np.all((weights >= 0) & (weights <= 1)) and weights.std(axis=0).max() > 0.01  # the face moves
+
+    document = json.loads(export(project, "arkit-json", tmp_path / "face.json").read_text())
+    assert document["facsNames"] == list(ARKIT_NAMES)
+    assert document["numFrames"] == frame_count(project) == len(document["weightMat"])
+    assert document["exportFps"] == FPS
+
+
+def test_glb_pc2_and_mouth_cues_round_trip(project, tmp_path):
+    pygltflib = pytest.importorskip("pygltflib")
+    gltf = pygltflib.GLTF2().load(str(export(project, "glb", tmp_path / "face.glb")))
+    assert gltf.meshes[0].extras["targetNames"] == list(ARKIT_NAMES)
+    sampler = gltf.animations[0].samplers[0]
+    assert gltf.accessors[sampler.input].count == frame_count(project)
+
+    header, positions = read_pc2(export(project, "pc2", tmp_path / "face.pc2"))
+    assert positions.shape[0] == frame_count(project) and np.isfinite(positions).all()
+
+    cues = export(project, "mouth-cues", tmp_path / "face.tsv").read_text().splitlines()
+    assert cues and all(line.split("\t")[1] in "ABCDEFGHX" for line in cues)
+    rhubarb = json.loads(export(project, "mouth-cues", tmp_path / "face.json").read_text())
+    assert rhubarb["mouthCues"][0]["start"] == 0
+
+
+def test_face_export_without_the_audio_says_so_in_one_line(project, tmp_path, capsys):
+    moved = tmp_path / "moved.emotrack"
+    document = json.loads(project.read_text())
+    document["audio"]["path"] = "gone.wav"
+    moved.write_text(json.dumps(document))
+    assert main(["export", str(moved), "--format", "glb", "-o", str(tmp_path / "x.glb")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "gone.wav" in error[0]
