@@ -17,6 +17,11 @@ labelled emotion, then on the bundled rig:
 
 The baseline is what a user might do without the network: jawOpen from the clip's
 loudness (RMS envelope normalised by its 95th percentile), every other shape 0.
+
+RAVDESS says two sentences, so its test speakers say words the network was trained on.
+``--synthetic N`` adds N espeak-ng utterances of the built-in sentence list (words and
+voices never trained on; needs espeak-ng and pocketsphinx), encoded by the bundled
+encoder and scored the same way with a neutral emotion.
 """
 
 from __future__ import annotations
@@ -103,6 +108,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--cache", required=True)
     parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--synthetic", type=int, default=0, help="also score this many synthetic utterances")
     args = parser.parse_args()
 
     import torch
@@ -119,19 +125,33 @@ def main() -> None:
     records = {Path(args.data, r["path"]).resolve(): r for r in read_phone_records(args.phones)
                if r["speaker"] in TEST_RAVDESS}
     clips = [c for c in read_labelled_clips(args.data, set(TEST_RAVDESS)) if Path(c.path).resolve() in records]
-    counts = {"network": [0, 0], "loudness": [0, 0], "targets": [0, 0]}
-    shut = {name: [0, 0] for name in counts}
-    errors = {"network": [], "loudness": []}
+    items = []
     for clip in clips:
         record = records[Path(clip.path).resolve()]
-        segments = phone_segments(record["phones"])
-        emotion = emotion_vector(record["emotion"], record["strong"])
-        hidden = torch.from_numpy(load_encoding(Path(args.cache), clip, 0).astype(np.float32))
+        items.append(("RAVDESS test speakers", clip.samples, phone_segments(record["phones"]),
+                      emotion_vector(record["emotion"], record["strong"]),
+                      lambda clip=clip: torch.from_numpy(load_encoding(Path(args.cache), clip, 0).astype(np.float32))))
+    if args.synthetic:
+        from emotrack.ml.emotion.modeling import EmotionModel
+        from emotrack.ml.face.synthetic_speech import make_utterances
+
+        encoder = EmotionModel.from_pretrained("accurate", device="cpu").whisper
+        neutral = emotion_vector("neutral", False)
+        for utterance in make_utterances(args.synthetic, seed=1):
+            items.append(("synthetic voices, unseen sentences", utterance.audio, list(utterance.phones), neutral,
+                          lambda audio=utterance.audio: encoder.encode(audio).hidden_states.float()))
+    tallies = {}
+    for source, samples, segments, emotion, hidden_states in items:
+        counts, shut, errors = tallies.setdefault(source, (
+            {"network": [0, 0], "loudness": [0, 0], "targets": [0, 0]},
+            {name: [0, 0] for name in ("network", "loudness", "targets")},
+            {"network": [], "loudness": []}))
+        hidden = hidden_states()
         with torch.inference_mode():
             predicted = model(hidden, torch.from_numpy(emotion), fps=args.fps).numpy()
         frames = len(predicted)
         target = articulation_targets(segments, frames / args.fps, args.fps, emotion)
-        baseline = loudness_weights(clip.samples, 16000, frames, args.fps)
+        baseline = loudness_weights(samples, 16000, frames, args.fps)
         for name, weights in (("network", predicted), ("loudness", baseline), ("targets", target)):
             opening = probe.opening_mm(weights)
             closed, total = bilabials_closed(segments, opening, args.fps)
@@ -142,12 +162,13 @@ def main() -> None:
             counts[name][1] += total
             if name in errors:
                 errors[name].append(lips.error_mm(weights, target))
-    print(f"{len(clips)} clips of {', '.join(TEST_RAVDESS)} at {args.fps:g} fps; "
-          f"{len(lips.vertices)} lip vertices; closed = lip opening < {CLOSED_MM:g} mm")
-    for name, (closed, total) in counts.items():
-        error = f"{np.mean(errors[name]):.2f} mm" if name in errors else "0 (reference)"
-        print(f"{name:9s} bilabials closed {closed}/{total} = {100 * closed / max(total, 1):.1f} %; "
-              f"vowels shut {100 * shut[name][0] / max(shut[name][1], 1):.1f} %; lip vertex error {error}")
+    for source, (counts, shut, errors) in tallies.items():
+        print(f"{source}: {sum(1 for item in items if item[0] == source)} clips at {args.fps:g} fps; "
+              f"{len(lips.vertices)} lip vertices; closed = lip opening < {CLOSED_MM:g} mm")
+        for name, (closed, total) in counts.items():
+            error = f"{np.mean(errors[name]):.2f} mm" if name in errors else "0 (reference)"
+            print(f"  {name:9s} bilabials closed {closed}/{total} = {100 * closed / max(total, 1):.1f} %; "
+                  f"vowels shut {100 * shut[name][0] / max(shut[name][1], 1):.1f} %; lip vertex error {error}")
 
 
 if __name__ == "__main__":
