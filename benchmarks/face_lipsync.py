@@ -19,9 +19,10 @@ The baseline is what a user might do without the network: jawOpen from the clip'
 loudness (RMS envelope normalised by its 95th percentile), every other shape 0.
 
 RAVDESS says two sentences, so its test speakers say words the network was trained on.
-``--synthetic N`` adds N espeak-ng utterances of the built-in sentence list (words and
-voices never trained on; needs espeak-ng and pocketsphinx), encoded by the bundled
-encoder and scored the same way with a neutral emotion.
+``--synthetic N`` adds N espeak-ng utterances of the held-out built-in sentences
+(``ml.face.training.TEST_SENTENCES``, every fourth: never trained on; needs espeak-ng and
+pocketsphinx), encoded by the bundled encoder and scored the same way with a neutral
+emotion.
 """
 
 from __future__ import annotations
@@ -137,7 +138,9 @@ def main() -> None:
 
         encoder = EmotionModel.from_pretrained("accurate", device="cpu").whisper
         neutral = emotion_vector("neutral", False)
-        for utterance in make_utterances(args.synthetic, seed=1):
+        from emotrack.ml.face.training import TEST_SENTENCES
+
+        for utterance in make_utterances(args.synthetic, seed=2, sentences=TEST_SENTENCES):
             items.append(("synthetic voices, unseen sentences", utterance.audio, list(utterance.phones), neutral,
                           lambda audio=utterance.audio: encoder.encode(audio).hidden_states.float()))
     tallies = {}

@@ -186,3 +186,12 @@ def test_bundled_face_network_loads_and_follows_the_emotion():
     smile = ARKIT_INDEX["mouthSmileLeft"]
     assert joy.shape == (30, 52)
     assert float(joy[:, smile].mean()) > float(sad[:, smile].mean()) + 0.2
+
+
+def test_synthetic_sentences_split_into_disjoint_training_and_held_out_sets():
+    from emotrack.ml.face.synthetic_speech import SENTENCES
+    from emotrack.ml.face.training import TEST_SENTENCES, TRAIN_SENTENCES
+
+    assert set(TRAIN_SENTENCES).isdisjoint(TEST_SENTENCES)
+    assert set(TRAIN_SENTENCES) | set(TEST_SENTENCES) == set(SENTENCES)
+    assert len(TEST_SENTENCES) == len(SENTENCES[::4])

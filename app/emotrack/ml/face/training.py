@@ -38,6 +38,16 @@ VALIDATION_SPEAKERS = frozenset({"ravdess_A05", "ravdess_A06", "ravdess_A11", "r
 WEAK_INTENSITY = 0.6  # RAVDESS "normal" intensity; "strong" is 1.0
 
 
+def _sentence_split() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    from emotrack.ml.face.synthetic_speech import SENTENCES
+
+    held_out = SENTENCES[::4]  # every fourth built-in sentence is never trained on
+    return tuple(s for s in SENTENCES if s not in held_out), held_out
+
+
+TRAIN_SENTENCES, TEST_SENTENCES = _sentence_split()
+
+
 def emotion_vector(emotion: str, strong: bool) -> np.ndarray:
     """The labelled emotion at 1.0 (strong) or 0.6 (normal), the rest on neutral."""
     if emotion not in EMOTIONS:
@@ -99,6 +109,22 @@ def ravdess_examples(records: Sequence[dict], data_dir: str | Path, cache_dir: s
             if frames != frames0:
                 continue  # speed-changed copy: the phone times no longer match
             examples.append(FaceExample(lambda p=path: np.load(p), phones, emotion, frames, record["speaker"]))
+    return examples
+
+
+def synthetic_examples(count: int, encode: Callable[[np.ndarray], np.ndarray], seed: int = 0,
+                       sentences: Sequence[str] | None = None) -> list[FaceExample]:
+    """``count`` espeak-ng utterances of ``sentences`` (default: the training sentences),
+    aligned and encoded once (kept in memory as fp16), with a neutral emotion: the
+    varied words that RAVDESS's two sentences lack."""
+    from emotrack.ml.face.synthetic_speech import make_utterances
+
+    neutral = emotion_vector("neutral", True)
+    examples = []
+    for utterance in make_utterances(count, seed=seed, sentences=sentences or TRAIN_SENTENCES):
+        states = np.asarray(encode(utterance.audio), dtype=np.float16)
+        examples.append(FaceExample(lambda states=states: states, list(utterance.phones), neutral,
+                                    states.shape[1], f"espeak:{utterance.voice}"))
     return examples
 
 
@@ -197,14 +223,17 @@ def evaluate(model: FaceNet, examples: Sequence[FaceExample], loss: VertexLoss, 
 
 def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExample], loss: VertexLoss,
                    run_dir: str | Path, settings: TrainSettings | None = None,
-                   config: FaceNetConfig | None = None, log: Callable[[str], None] = print) -> FaceNet:
+                   config: FaceNetConfig | None = None, log: Callable[[str], None] = print,
+                   initial: FaceNet | None = None) -> FaceNet:
     """Train (resuming from ``run_dir/state.pt`` if there) and save the best model by
     validation loss into ``run_dir/best`` (``config.json`` + fp16 ``model.safetensors``)."""
     settings = settings or TrainSettings()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
-    model = FaceNet(config or FaceNetConfig())
+    model = FaceNet(initial.config if initial is not None else config or FaceNetConfig())
+    if initial is not None:  # fine-tune a trained network (e.g. on new data) instead of starting afresh
+        model.load_state_dict(initial.state_dict())
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     steps_per_epoch = math.ceil(len(train) / settings.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, settings.lr, total_steps=settings.epochs * steps_per_epoch,
@@ -265,14 +294,32 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--max-minutes", type=float, default=15.0)
     parser.add_argument("--lip-weight", type=float, default=1.0, help="weight of a lip vertex's error")
+    parser.add_argument("--synthetic", type=int, default=0,
+                        help="add this many espeak-ng utterances of the training sentences (needs espeak-ng, "
+                             "pocketsphinx); a tenth as many more join validation")
+    parser.add_argument("--init", default=None, help="start from this saved face network")
     args = parser.parse_args(argv)
     records = read_phone_records(args.phones)
     speakers = {r["speaker"] for r in records} - TEST_SPEAKERS - VALIDATION_SPEAKERS
     train = ravdess_examples(records, args.data, args.cache, speakers, args.copies)
     validation = ravdess_examples(records, args.data, args.cache, VALIDATION_SPEAKERS, 1)
+    if args.synthetic:
+        from emotrack.ml.emotion.modeling import EmotionModel
+
+        encoder = EmotionModel.from_pretrained("accurate", device="cpu").whisper
+
+        def encode(audio: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return encoder.encode(audio).hidden_states.numpy()
+
+        train += synthetic_examples(args.synthetic, encode, seed=0)
+        validation += synthetic_examples(max(1, args.synthetic // 10), encode, seed=1)
     print(f"{len(train)} training examples ({len(speakers)} speakers), {len(validation)} validation")
+    from emotrack.ml.face.modeling import load_face_net
+
     train_face_net(train, validation, VertexLoss(load_face_rig(), lip_weight=args.lip_weight), args.out,
-                   TrainSettings(epochs=args.epochs, max_minutes=args.max_minutes))
+                   TrainSettings(epochs=args.epochs, max_minutes=args.max_minutes),
+                   initial=load_face_net(args.init) if args.init else None)
 
 
 if __name__ == "__main__":
