@@ -47,7 +47,7 @@ from emotrack.core.document import Project
 from emotrack.core.project_file import load_project
 from emotrack.errors import AudioError, EmotrackError, ModelError, ParameterError, ProjectError
 from emotrack.ml.device import autocast
-from emotrack.ml.emotion.modeling import EmotionModel, normalise_windows
+from emotrack.ml.emotion.modeling import EmotionModel, cut_windows, normalise_windows
 from emotrack.resources import emotion_model_dir
 
 # stage, done, total: "features" per project, "training" per epoch.
@@ -197,7 +197,7 @@ def pooled_states(model: EmotionModel, samples: np.ndarray, starts: np.ndarray, 
     base = getattr(model.model, model.model.base_model_prefix)
     rows = []
     for begin in range(0, len(starts), batch_size):
-        batch = torch.from_numpy(_cut_windows(samples, starts[begin:begin + batch_size], window)).to(model.device)
+        batch = torch.from_numpy(cut_windows(samples, starts[begin:begin + batch_size], window)).to(model.device)
         if model.normalize:
             batch = normalise_windows(batch)
         with autocast(model.device):
@@ -213,29 +213,15 @@ def _whisper_pooled(model: EmotionModel, samples: np.ndarray, starts: np.ndarray
     """As ``WhisperWindowScorer.logits_from_encoding`` pools frames, one group of nearby
     windows per encoding (the encoder's chunk grid is fixed, so grouping changes nothing)."""
     scorer = model.whisper
-    span = scorer.clip_encoder.chunk_samples * 4
-    rows, begin = [], 0
-    while begin < len(starts):
-        end = begin + 1
-        while end < len(starts) and starts[end] + window - starts[begin] <= span:
-            end += 1
+    rows = []
+    for begin, end in scorer.window_groups(starts, window):
         group = starts[begin:end]
         encoding = scorer.encode(samples, int(max(0, group.min())), int(group.max()) + window)
         states = encoding.hidden_states.float() if weighted else encoding.hidden_states[-1:].float()
         for start in group:
             first, last = encoding.frame_range(int(start), window)
             rows.append(states[:, first:last].mean(dim=1))
-        begin = end
     return torch.stack(rows)
-
-
-def _cut_windows(samples: np.ndarray, starts: np.ndarray, window: int) -> np.ndarray:
-    """Windows ``[n, window]``, zero-padded past the clip's end (as ``predict_windows``)."""
-    batch = np.zeros((len(starts), window), dtype=np.float32)
-    for row, start in enumerate(starts):
-        piece = samples[max(0, start):max(0, start + window)]
-        batch[row, :len(piece)] = piece
-    return batch
 
 
 # --- the data: windows, targets, keys --------------------------------------------------

@@ -65,6 +65,17 @@ def normalise_windows(batch: torch.Tensor) -> torch.Tensor:
     return (batch - mean) / torch.sqrt(var + 1e-7)
 
 
+def cut_windows(samples: np.ndarray, starts: Sequence[int], window: int) -> np.ndarray:
+    """Windows ``[len(starts), window]`` of ``samples``; a window running past either end
+    is zero-padded (one may begin before the first sample)."""
+    batch = np.zeros((len(starts), window), dtype=np.float32)
+    for row, start in enumerate(starts):
+        offset = max(0, -start)
+        piece = samples[start + offset:max(0, start + window)]
+        batch[row, offset:offset + len(piece)] = piece
+    return batch
+
+
 class EmotionModel:
     """Window-level emotion probabilities from a local audio-classification checkpoint."""
 
@@ -170,28 +181,15 @@ class EmotionModel:
         total = len(starts)
         out = np.empty((total, len(self.labels)), dtype=np.float32)
         if self.whisper is not None:
-            # One encoding per group of windows spanning a few encoder chunks: memory stays
-            # bounded on hour-long clips, and the chunk grid is fixed from the clip's start,
-            # so grouping does not change the result.
-            span = self.whisper.clip_encoder.chunk_samples * 4
-            begin = 0
-            while begin < total:
-                end = begin + 1
-                while end < total and starts[end] + window - starts[begin] <= span:
-                    end += 1
+            # One encoding per group of nearby windows (see WhisperWindowScorer.window_groups).
+            for begin, end in self.whisper.window_groups(starts, window):
                 out[begin:end] = self._probabilities(self.whisper.window_logits(samples, starts[begin:end], window))
                 if progress is not None:
                     progress(end, total)
-                begin = end
             return out
         for begin in range(0, total, batch_size):
             batch_starts = starts[begin:begin + batch_size]
-            batch = np.zeros((len(batch_starts), window), dtype=np.float32)
-            for row, start in enumerate(batch_starts):
-                offset = max(0, -start)  # a window may begin before the first sample
-                piece = samples[start + offset:max(0, start + window)]
-                batch[row, offset:offset + len(piece)] = piece
-            out[begin:begin + len(batch_starts)] = self._forward(batch)
+            out[begin:begin + len(batch_starts)] = self._forward(cut_windows(samples, batch_starts, window))
             if progress is not None:
                 progress(begin + len(batch_starts), total)
         return out

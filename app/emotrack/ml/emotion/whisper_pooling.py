@@ -10,7 +10,7 @@ nothing extra, and the encoder hears each window in the context of its sentence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -47,6 +47,20 @@ class WhisperWindowScorer:
         else:
             hidden = states[-1]
         return self.model.projector.float()(hidden)
+
+    def window_groups(self, starts: Sequence[int], window: int) -> Iterator[tuple[int, int]]:
+        """``(begin, end)`` index ranges of ``starts`` to encode together: consecutive
+        windows spanning at most four encoder chunks, so memory stays bounded on hour-long
+        clips. The chunk grid is fixed from the clip's start, so grouping does not change
+        any result."""
+        span = self.clip_encoder.chunk_samples * 4
+        begin, total = 0, len(starts)
+        while begin < total:
+            end = begin + 1
+            while end < total and starts[end] + window - starts[begin] <= span:
+                end += 1
+            yield begin, end
+            begin = end
 
     def window_logits(self, samples: np.ndarray, starts: Sequence[int], window: int) -> torch.Tensor:
         """Logits ``[len(starts), num_labels]`` of the windows of ``samples`` at ``starts``."""
