@@ -46,18 +46,18 @@ def test_head_only_training_writes_a_calibrated_loadable_model(tiny_whisper_mode
 def test_fine_tuning_top_layers_resumes_after_an_interruption(tiny_whisper_model_dir, tiny_corpus, tmp_path,
                                                              monkeypatch, capsys):
     out = tmp_path / "run"
-    save = whisper_training._save_checkpoint
+    save = whisper_training.save_training_state
 
     def save_then_die(path, state):
         save(path, state)
         raise KeyboardInterrupt  # the machine went down right after epoch 1's checkpoint
 
-    monkeypatch.setattr(whisper_training, "_save_checkpoint", save_then_die)
+    monkeypatch.setattr(whisper_training, "save_training_state", save_then_die)
     with pytest.raises(KeyboardInterrupt):
         whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, out, "--train-layers", "1",
                                           "--epochs", "2"))
     first = torch.load(out / whisper_training.CHECKPOINT_FILE, weights_only=False)
-    monkeypatch.setattr(whisper_training, "_save_checkpoint", save)
+    monkeypatch.setattr(whisper_training, "save_training_state", save)
     whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, out, "--train-layers", "1",
                                       "--epochs", "2", "--resume"))
     second = torch.load(out / whisper_training.CHECKPOINT_FILE, weights_only=False)

@@ -69,3 +69,12 @@ def load_checkpoint(build: Callable[[dict], ModelT], directory: str | Path, what
     except (ValueError, RuntimeError, TypeError, OSError, SafetensorError) as error:
         raise ModelError(f"{what} in {directory} is unusable: {error}") from error
     return model.to(device).eval()
+
+
+def save_training_state(path: str | Path, state: dict) -> None:
+    """``torch.save`` a resumable training state, written beside ``path`` and renamed
+    over it, so a run killed mid-save still has its previous state to resume from."""
+    path = Path(path)
+    partial = path.with_suffix(".partial")
+    torch.save(state, partial)
+    partial.replace(path)

@@ -63,21 +63,26 @@ def read_mono(path: Path) -> np.ndarray:
     return samples
 
 
+def voiced_bounds(samples: np.ndarray, threshold_db: float = 40.0, margin_s: float = 0.1) -> tuple[int, int]:
+    """``(begin, end)`` samples between the leading and trailing audio quieter than
+    ``threshold_db`` below the loudest 20 ms (plus ``margin_s`` either side)."""
+    frame = SAMPLE_RATE // 50
+    count = len(samples) // frame
+    if count == 0:
+        return 0, len(samples)
+    energy = np.square(samples[: count * frame].reshape(count, frame)).mean(axis=1)
+    loud = np.flatnonzero(energy >= energy.max() * 10.0 ** (-threshold_db / 10.0))
+    margin = int(margin_s * SAMPLE_RATE)
+    return max(0, loud[0] * frame - margin), min(len(samples), (loud[-1] + 1) * frame + margin)
+
+
 def trim_silence(samples: np.ndarray, threshold_db: float = 40.0, margin_s: float = 0.1) -> np.ndarray:
-    """Cut leading and trailing audio quieter than ``threshold_db`` below the loudest 20 ms.
+    """Cut leading and trailing silence (:func:`voiced_bounds`).
 
     Acted-speech clips start and end with up to a second of silence; a crop of it would
     teach the network that silence sounds angry (or sad ...).
     """
-    frame = SAMPLE_RATE // 50
-    count = len(samples) // frame
-    if count == 0:
-        return samples
-    energy = np.square(samples[: count * frame].reshape(count, frame)).mean(axis=1)
-    loud = np.flatnonzero(energy >= energy.max() * 10.0 ** (-threshold_db / 10.0))
-    margin = int(margin_s * SAMPLE_RATE)
-    begin = max(0, loud[0] * frame - margin)
-    end = min(len(samples), (loud[-1] + 1) * frame + margin)
+    begin, end = voiced_bounds(samples, threshold_db, margin_s)
     return samples[begin:end]
 
 

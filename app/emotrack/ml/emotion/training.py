@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSe
 
 from emotrack.core.emotions import EMOTIONS
 from emotrack.errors import ParameterError
+from emotrack.ml.checkpoint import save_training_state
 from emotrack.ml.emotion.data import (
     SAMPLE_RATE,
     CropAugmentation,
@@ -278,7 +278,7 @@ def run(args: argparse.Namespace) -> int:
             if evaluation:
                 summary.update(evaluation.as_dict())
             (out / VALIDATION_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-        _save_checkpoint(checkpoint_path, {
+        save_training_state(checkpoint_path, {
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -304,13 +304,6 @@ def save_model(model: Wav2Vec2ForSequenceClassification, directory: Path) -> Non
         feature_size=1, sampling_rate=SAMPLE_RATE, padding_value=0.0,
         do_normalize=True, return_attention_mask=False,
     ).save_pretrained(directory)
-
-
-def _save_checkpoint(path: Path, state: dict) -> None:
-    # Write then rename, so an interrupted save never destroys the previous checkpoint.
-    partial = path.with_suffix(".partial")
-    torch.save(state, partial)
-    os.replace(partial, path)
 
 
 def _log(message: str) -> None:

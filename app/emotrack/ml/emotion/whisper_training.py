@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,12 @@ from transformers.utils import logging as transformers_logging
 
 from emotrack.core.emotions import EMOTIONS
 from emotrack.errors import ModelError, ParameterError
+from emotrack.ml.checkpoint import save_training_state
 from emotrack.ml.emotion.calibrate import calibrate
-from emotrack.ml.emotion.data import SAMPLE_RATE, LabelledClip, read_labelled_clips, read_mono, trim_silence
+from emotrack.ml.emotion.data import SAMPLE_RATE, LabelledClip, read_labelled_clips, read_mono, voiced_bounds
 from emotrack.ml.emotion.encoding_cache import encode_corpus, load_encoding
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
+from emotrack.ml.emotion.training import evaluate
 from emotrack.ml.whisper.encoder import FRAME_SAMPLES, WhisperClipEncoder
 
 # Speakers of the shared corpus, by role. Test speakers are never read by training (the
@@ -121,10 +124,8 @@ class TrainingClip:
 def voiced_fractions(samples: np.ndarray) -> tuple[float, float]:
     """Where ``trim_silence`` would cut, as fractions of the clip (so they carry over to
     augmented copies whose speed, and so length, changed)."""
-    trimmed = trim_silence(samples)
-    # trim_silence returns a view: its offset into samples is where speech begins.
-    begin = (trimmed.__array_interface__["data"][0] - samples.__array_interface__["data"][0]) // samples.itemsize
-    return begin / len(samples), (begin + len(trimmed)) / len(samples)
+    begin, end = voiced_bounds(samples)
+    return begin / len(samples), end / len(samples)
 
 
 class TopLayers(nn.Module):
@@ -295,15 +296,14 @@ def run(args: argparse.Namespace) -> int:
         model.eval()
         summary = {"epoch": epoch + 1, "train_loss": loss_sum / steps_per_epoch}
         if val_clips:
-            probabilities = np.stack([validator.classify(clip.samples) for clip in val_clips])
-            truth = np.array([labels.index(clip.label) for clip in val_clips])
-            summary.update(_scores(probabilities, truth, len(labels)))
+            evaluation = evaluate(validator, val_clips)
+            summary.update(accuracy=evaluation.accuracy, macro_f1=evaluation.macro_f1)
         score = summary.get("macro_f1", float(epoch))
         if score > best_score:
             best_score = score
             save_model(model, out / BEST_DIR, mel_filters)
             (out / VALIDATION_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-        _save_checkpoint(checkpoint_path, {
+        save_training_state(checkpoint_path, {
             "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "numpy_rng": rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "best_score": best_score,
@@ -339,17 +339,6 @@ def _batch(items, picks, cache: Path, rng, frozen: int, copies: int, max_crop: i
     return lower, torch.from_numpy(np.array([items[i].target for i in picks]))
 
 
-def _scores(probabilities: np.ndarray, truth: np.ndarray, n_labels: int) -> dict:
-    predicted = probabilities.argmax(axis=1)
-    f1 = []
-    for k in range(n_labels):
-        tp = np.sum((predicted == k) & (truth == k))
-        denominator = np.sum(predicted == k) + np.sum(truth == k)
-        if np.any(truth == k):
-            f1.append(2 * tp / denominator if denominator else 0.0)
-    return {"accuracy": float(np.mean(predicted == truth)), "macro_f1": float(np.mean(f1))}
-
-
 def save_model(model: WhisperForAudioClassification, directory: Path, mel_filters: np.ndarray) -> None:
     """A folder EmotionModel.from_pretrained loads: config, weights, feature extractor."""
     model.save_pretrained(directory, safe_serialization=True)
@@ -358,13 +347,5 @@ def save_model(model: WhisperForAudioClassification, directory: Path, mel_filter
                             ).save_pretrained(directory)
 
 
-def _save_checkpoint(path: Path, state: dict) -> None:
-    partial = path.with_suffix(".partial")
-    torch.save(state, partial)
-    partial.replace(path)
-
-
 def _log(message: str) -> None:
-    import sys
-
     print(message, file=sys.stderr, flush=True)

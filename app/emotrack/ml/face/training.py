@@ -31,6 +31,7 @@ from emotrack.core.emotions import EMOTIONS
 from emotrack.core.face_rig import FaceRig
 from emotrack.core.phonemes import PhoneSegment, phone_segments
 from emotrack.errors import ParameterError
+from emotrack.ml.checkpoint import save_training_state
 from emotrack.ml.face.modeling import ENCODER_FPS, FaceNet, FaceNetConfig, save_face_net
 
 TEST_SPEAKERS = frozenset({"ravdess_A03", "ravdess_A04", "ravdess_A17", "ravdess_A18", "emovo_f2"})
@@ -271,8 +272,8 @@ def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExampl
         if val < best:
             best = val
             save_face_net(model, run_dir / "best")
-        torch.save({"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                    "schedule": schedule.state_dict(), "epoch": epoch, "best": best}, state_path)
+        save_training_state(state_path, {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                                         "schedule": schedule.state_dict(), "epoch": epoch, "best": best})
         if (time.monotonic() - started) / 60 > settings.max_minutes:
             log("time budget spent; stopping")
             break
