@@ -38,7 +38,8 @@ class WhisperWindowScorer:
             return self.clip_encoder.encode(samples, first_sample, end_sample)
 
     def frame_features(self, encoding: ClipEncoding) -> torch.Tensor:
-        """``projector(h_t)`` for every frame: ``[frames, classifier_proj_size]``."""
+        """``projector(h_t)`` for every frame: ``[frames, classifier_proj_size]`` (the head
+        runs in fp32 on fp32 states, also when the encoder ran under fp16 autocast)."""
         config = self.model.config
         states = encoding.hidden_states.float()
         if config.use_weighted_layer_sum:
@@ -46,7 +47,7 @@ class WhisperWindowScorer:
             hidden = torch.einsum("l,ltd->td", weights, states)
         else:
             hidden = states[-1]
-        return self.model.projector.float()(hidden)
+        return self.model.projector(hidden)
 
     def window_groups(self, starts: Sequence[int], window: int) -> Iterator[tuple[int, int]]:
         """``(begin, end)`` index ranges of ``starts`` to encode together: consecutive
@@ -75,7 +76,7 @@ class WhisperWindowScorer:
         bounds = torch.tensor([encoding.frame_range(int(s), window) for s in starts],
                               dtype=torch.long, device=features.device).reshape(-1, 2)
         pooled = (running[bounds[:, 1]] - running[bounds[:, 0]]) / (bounds[:, 1] - bounds[:, 0]).unsqueeze(1)
-        return self.model.classifier.float()(pooled)
+        return self.model.classifier(pooled)
 
     def batch_logits(self, windows: np.ndarray) -> torch.Tensor:
         """Logits of separate equal-length recordings ``[n, samples]``, each encoded alone."""

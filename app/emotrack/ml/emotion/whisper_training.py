@@ -40,6 +40,7 @@ from emotrack.ml.emotion.data import SAMPLE_RATE, LabelledClip, read_labelled_cl
 from emotrack.ml.emotion.encoding_cache import encode_corpus, load_encoding
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
 from emotrack.ml.emotion.training import evaluate
+from emotrack.ml.whisper.convert import feature_extractor
 from emotrack.ml.whisper.encoder import FRAME_SAMPLES, WhisperClipEncoder
 
 # Speakers of the shared corpus, by role. Test speakers are never read by training (the
@@ -342,9 +343,7 @@ def _batch(items, picks, cache: Path, rng, frozen: int, copies: int, max_crop: i
 def save_model(model: WhisperForAudioClassification, directory: Path, mel_filters: np.ndarray) -> None:
     """A folder EmotionModel.from_pretrained loads: config, weights, feature extractor."""
     model.save_pretrained(directory, safe_serialization=True)
-    WhisperFeatureExtractor(feature_size=model.config.num_mel_bins, sampling_rate=SAMPLE_RATE,
-                            chunk_length=max(1, round(model.config.max_source_positions * FRAME_SAMPLES / SAMPLE_RATE))
-                            ).save_pretrained(directory)
+    feature_extractor(model.config).save_pretrained(directory)
 
 
 def _log(message: str) -> None:

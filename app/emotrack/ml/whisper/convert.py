@@ -116,8 +116,13 @@ def save_encoder_checkpoint(model: CT2Model, directory: str | Path,
     config.save_pretrained(directory)
     save_file({k: v.half().contiguous() for k, v in state.items()}, str(directory / "model.safetensors"),
               metadata={"format": "pt"})
-    chunk_seconds = config.max_source_positions * 2 * HOP_LENGTH / SAMPLE_RATE
-    WhisperFeatureExtractor(feature_size=config.num_mel_bins, sampling_rate=SAMPLE_RATE,
-                            hop_length=HOP_LENGTH, chunk_length=max(1, round(chunk_seconds))
-                            ).save_pretrained(directory)
+    feature_extractor(config).save_pretrained(directory)
     return directory
+
+
+def feature_extractor(config: WhisperConfig) -> WhisperFeatureExtractor:
+    """The log-mel front end that goes with ``config`` (its chunk length in whole seconds,
+    for the preprocessor_config.json of a checkpoint folder)."""
+    chunk_seconds = config.max_source_positions * 2 * HOP_LENGTH / SAMPLE_RATE
+    return WhisperFeatureExtractor(feature_size=config.num_mel_bins, sampling_rate=SAMPLE_RATE,
+                                   hop_length=HOP_LENGTH, chunk_length=max(1, round(chunk_seconds)))
