@@ -35,11 +35,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
-from emotrack.core.articulation import articulation_targets  # noqa: E402
+from emotrack.core.articulation import articulation_targets, count_closed_bilabials  # noqa: E402
 from emotrack.core.face_arkit import ARKIT_INDEX  # noqa: E402
 from emotrack.core.face_lips import LipProbe  # noqa: E402
 from emotrack.core.face_rig import load_face_rig  # noqa: E402
-from emotrack.core.phonemes import BILABIALS, phone_segments  # noqa: E402
+from emotrack.core.phonemes import phone_segments  # noqa: E402
 
 CLOSED_MM = 1.0
 VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
@@ -47,15 +47,7 @@ TEST_RAVDESS = ("ravdess_A03", "ravdess_A04", "ravdess_A17", "ravdess_A18")
 
 
 def bilabials_closed(segments, opening_mm: np.ndarray, fps: float) -> tuple[int, int]:
-    times = np.arange(len(opening_mm)) / fps
-    closed = total = 0
-    for seg in segments:
-        if seg.phone not in BILABIALS:
-            continue
-        total += 1
-        inside = (times >= seg.start - 1.0 / fps) & (times <= seg.end + 1.0 / fps)
-        closed += bool(inside.any() and opening_mm[inside].min() < CLOSED_MM)
-    return closed, total
+    return count_closed_bilabials(segments, opening_mm < CLOSED_MM, fps, widen_frames=1.0)
 
 
 def vowels_shut(segments, opening_mm: np.ndarray, fps: float) -> tuple[int, int]:

@@ -26,25 +26,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
-from emotrack.core.articulation import articulation_targets, bilabial_closures  # noqa: E402
+from emotrack.core.articulation import articulation_targets, bilabial_closures, count_closed_bilabials  # noqa: E402
 from emotrack.core.emotions import EMOTIONS  # noqa: E402
 from emotrack.core.face_lips import LipProbe  # noqa: E402
 from emotrack.core.face_rig import load_face_rig  # noqa: E402
-from emotrack.core.phonemes import BILABIALS, phone_segments  # noqa: E402
+from emotrack.core.phonemes import phone_segments  # noqa: E402
 
 RIG_TOLERANCE_MM = 0.5
 
 
 def rig_closures(segments, weights, fps, probe: LipProbe) -> tuple[int, int]:
-    opening = probe.opening_mm(weights)
-    times = np.arange(len(weights)) / fps
-    shut = total = 0
-    for seg in segments:
-        if seg.phone in BILABIALS:
-            inside = (times >= seg.start - 0.5 / fps) & (times <= seg.end + 0.5 / fps)
-            total += 1
-            shut += bool(inside.any() and opening[inside].min() <= probe.rest_mm + RIG_TOLERANCE_MM)
-    return shut, total
+    closed = probe.opening_mm(weights) <= probe.rest_mm + RIG_TOLERANCE_MM
+    return count_closed_bilabials(segments, closed, fps)
 
 
 def main() -> int:

@@ -163,13 +163,20 @@ def bilabial_closures(segments: Sequence[PhoneSegment], weights: np.ndarray, fps
     that a segment shorter than a frame still owns one) has ``lip_gap < CLOSED_GAP``.
     """
     fps = check_fps(fps)
-    times = np.arange(len(weights)) / fps
-    gap = lip_gap(np.asarray(weights))
-    closed = total = 0
+    return count_closed_bilabials(segments, lip_gap(np.asarray(weights)) < CLOSED_GAP, fps)
+
+
+def count_closed_bilabials(segments: Sequence[PhoneSegment], closed: np.ndarray, fps: float,
+                           widen_frames: float = 0.5) -> tuple[int, int]:
+    """(bilabial segments with a ``closed`` frame within them, bilabial segments), each
+    segment widened by ``widen_frames`` either side; ``closed`` is per frame at ``fps``,
+    by whatever measure of the lips the caller trusts (weights, rig millimetres)."""
+    times = np.arange(len(closed)) / fps
+    shut = total = 0
     for seg in segments:
         if seg.phone not in BILABIALS:
             continue
         total += 1
-        inside = (times >= seg.start - 0.5 / fps) & (times <= seg.end + 0.5 / fps)
-        closed += bool(inside.any() and gap[inside].min() < CLOSED_GAP)
-    return closed, total
+        inside = (times >= seg.start - widen_frames / fps) & (times <= seg.end + widen_frames / fps)
+        shut += bool(closed[inside].any())
+    return shut, total
