@@ -181,15 +181,24 @@ def load_face_animator(face_dir: str | Path | None = None, device: str = "auto")
     return FaceAnimator.from_pretrained(face_dir, device=str(resolve_device(device)))
 
 
+def face_weights(project: Project, animator: "FaceAnimator", features, times: np.ndarray,
+                 emotion: bool = True) -> np.ndarray:
+    """ARKit-52 weights of ``project``'s face at ``times`` (seconds), from the clip's
+    emotion-free ``features`` (:meth:`FaceAnimator.features`) and the project's emotion
+    curves, or a neutral face when ``emotion`` is False (lip sync only). The export and
+    the app's preview both call this, so they show the same frames."""
+    from .ml.face.animate import lip_sync_only, project_emotions
+
+    return animator.weights(features, project_emotions(project) if emotion else lip_sync_only, times)
+
+
 def animate_face(project: Project, fps: int, animator: "FaceAnimator",
                  clip: AudioClip | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The face for ``project``: frame times at ``fps`` and ARKit-52 weights per frame,
     from its audio (loaded from the project's path unless ``clip`` is given) and its
     emotion curves (after the animator's heuristics and edits)."""
     from .core.exports import sampled_curves
-    from .ml.face.animate import project_emotions
 
     times, _ = sampled_curves(project, fps)
     clip = clip or load_audio(project.audio.path)
-    features = animator.features(clip.samples)
-    return times, animator.weights(features, project_emotions(project), times)
+    return times, face_weights(project, animator, animator.features(clip.samples), times)

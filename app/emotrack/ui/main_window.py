@@ -29,6 +29,8 @@ from emotrack.errors import EmotrackError
 from . import undo
 from .controls import EmotionControls
 from .corrections import CorrectionsController
+from .face_dock import FaceDocks
+from .face_preview import bundled_face_animator
 from .inspector import Inspector
 from .model_menu import EmotionModelMenu
 from .playback import Player
@@ -102,7 +104,8 @@ class MainWindow(QMainWindow):
                  autosave_seconds: int = 60, auto_analyse: bool = True,
                  input_factory=sounddevice_input, quality_model_dir: str | Path | None = None,
                  auto_quality: bool | None = None,
-                 enhancement_model_dir: str | Path | None = None) -> None:
+                 enhancement_model_dir: str | Path | None = None,
+                 face_loader=bundled_face_animator) -> None:
         super().__init__()
         self.input_factory = input_factory  # microphone stream factory (tests inject one)
         self.settings = settings or QSettings("Emotrack", "Emotrack")
@@ -131,6 +134,8 @@ class MainWindow(QMainWindow):
             "controls": self._dock("Emotion Controls", self._scroll(self.controls), Qt.LeftDockWidgetArea),
             "history": self._dock("History", self.history, Qt.RightDockWidgetArea),
         }
+        self.face = FaceDocks(self, face_loader)
+        self.docks["face"] = self.face.dock
 
         self.player = player or Player(parent=self)
         self.player.positionChanged.connect(self._on_position)
@@ -330,6 +335,7 @@ class MainWindow(QMainWindow):
         self.inspector.set_project(project)
         self.controls.set_project(project)
         self._quality_set_project(project)
+        self.face.set_document(project, clip)
         self.clipboard = []
         self._update_title()
         self._update_actions()
@@ -566,6 +572,7 @@ class MainWindow(QMainWindow):
     def _on_position(self, seconds: float) -> None:
         self.timeline.set_playhead(seconds)
         self.quality_lane.set_playhead(seconds)
+        self.face.set_time(seconds)
         if self.player.playing:
             self.timeline.ensure_visible(seconds)
 
@@ -896,6 +903,7 @@ class MainWindow(QMainWindow):
         self.player.pause()
         self.corrections.cancel(wait=True)
         self.cancel_analysis(wait=True)
+        self.face.shutdown()
         if self.loader is not None:
             self.loader.wait()
         if self.quality_worker is not None:

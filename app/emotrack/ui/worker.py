@@ -25,7 +25,11 @@ _model_lock = threading.Lock()
 def cached_model(model_dir: str | None):
     from emotrack.pipeline import load_emotion_model  # torch loads here
 
-    key = str(model_dir or "")
+    from emotrack.resources import emotion_model_dir
+
+    # By folder, so "accurate", None (the default) and the folder's path share one model:
+    # the face preview then listens with the very encoder (and encoded chunks) of the analysis.
+    key = str(emotion_model_dir(model_dir))
     with _model_lock:
         if key not in _model_cache:
             _model_cache[key] = load_emotion_model(model_dir)
@@ -159,7 +163,11 @@ def quality_model_available(model_dir) -> bool:
 def cached_quality_estimator(model_dir: str | None):
     from emotrack.pipeline import load_quality_estimator  # torch loads here
 
-    key = str(model_dir or "")
+    from emotrack.resources import emotion_model_dir
+
+    # By folder, so "accurate", None (the default) and the folder's path share one model:
+    # the face preview then listens with the very encoder (and encoded chunks) of the analysis.
+    key = str(emotion_model_dir(model_dir))
     with _model_lock:
         if key not in _quality_cache:
             _quality_cache[key] = load_quality_estimator(model_dir)
@@ -215,7 +223,11 @@ def enhanced_clip(clip, model_dir: str | None):
 
     from emotrack.ml.quality.enhancement import SpeechEnhancer
 
-    key = str(model_dir or "")
+    from emotrack.resources import emotion_model_dir
+
+    # By folder, so "accurate", None (the default) and the folder's path share one model:
+    # the face preview then listens with the very encoder (and encoded chunks) of the analysis.
+    key = str(emotion_model_dir(model_dir))
     with _model_lock:
         if key not in _enhancer_cache:
             _enhancer_cache[key] = SpeechEnhancer.from_pretrained(model_dir)

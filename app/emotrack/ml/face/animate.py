@@ -46,11 +46,12 @@ class FaceAnimator:
         return cls(net, EmotionModel.from_pretrained(encoder, device=device))
 
     @torch.inference_mode()
-    def features(self, samples: np.ndarray) -> torch.Tensor:
+    def features(self, samples: np.ndarray, progress=None) -> torch.Tensor:
         """Emotion-free per-frame features ``[frames, d]`` of a 16 kHz clip at 50 Hz.
 
         Spans of the clip are encoded and analysed with half a second of context on
-        each side (the analysis stage's reach), then trimmed and joined.
+        each side (the analysis stage's reach), then trimmed and joined;
+        ``progress(done_frames, total_frames)`` is called after each span.
         """
         samples = np.asarray(samples, dtype=np.float32)
         if samples.ndim != 1 or len(samples) == 0:
@@ -66,16 +67,38 @@ class FaceAnimator:
             offset = encoding.first_frame
             features = self.net.analysis(hidden)
             pieces.append(features[first - offset:last - offset])
+            if progress is not None:
+                progress(last, total)
         return torch.cat(pieces)
 
     @torch.inference_mode()
     def weights(self, features: torch.Tensor, emotion_at, times: np.ndarray) -> np.ndarray:
         """ARKit weights ``[len(times), 52]`` at ``times`` (seconds); ``emotion_at(t)`` gives
-        the six emotions (``EMOTIONS`` order) at the network's frame times ``t``."""
-        frame_times = np.arange(len(features)) / self.frame_rate
+        the six emotions (``EMOTIONS`` order) at the network's frame times ``t``.
+
+        Only the frames that ``times`` need (plus the articulation stage's reach) are run,
+        so the weights of one animation frame cost a few network frames, and equal, to
+        float rounding, what a whole-clip evaluation gives at that frame: the app's
+        preview redraws an edited frame at once and still shows what the export writes.
+        """
+        times = np.asarray(times, dtype=np.float64)
+        if times.ndim != 1:
+            raise ParameterError(f"times must be one-dimensional, got shape {list(times.shape)}")
+        if len(times) == 0:
+            return np.zeros((0, self.net.config.n_outputs), np.float32)
+        reach = self.net.config.articulation_reach + 1  # +1: interpolation between frames
+        first = max(0, int(np.floor(times.min() * self.frame_rate)) - reach)
+        stop = min(len(features), int(np.ceil(times.max() * self.frame_rate)) + 1 + reach)
+        first = min(first, max(0, stop - 1))
+        frame_times = np.arange(first, stop) / self.frame_rate
         emotions = np.asarray(emotion_at(frame_times), dtype=np.float32)
-        per_frame = self.net.articulate(features, torch.from_numpy(emotions), self.frame_rate).numpy()
-        return np.stack([np.interp(times, frame_times[:len(per_frame)], column) for column in per_frame.T], axis=1)
+        per_frame = self.net.articulate(features[first:stop], torch.from_numpy(emotions), self.frame_rate).numpy()
+        return np.stack([np.interp(times, frame_times, column) for column in per_frame.T], axis=1)
+
+
+def lip_sync_only(times: np.ndarray) -> np.ndarray:
+    """``emotion_at`` of a neutral face: what the voice alone does, without emotion."""
+    return np.tile(np.eye(len(EMOTIONS), dtype=np.float32)[EMOTIONS.index("neutral")], (len(times), 1))
 
 
 def project_emotions(project):

@@ -52,6 +52,11 @@ class FaceNetConfig(DataclassConfig):
     def receptive_frames(self) -> int:
         return 1 + (self.kernel - 1) * sum(self.dilations)
 
+    @property
+    def articulation_reach(self) -> int:
+        """Frames on each side that one output frame of the articulation stage reads."""
+        return self.articulation_layers * (self.articulation_kernel - 1) // 2
+
 
 class _ResidualConv(nn.Module):
     """Pre-norm residual 1-D convolution over time ("same" padding keeps the length)."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +28,9 @@ SAMPLE_RATE = 16000
 MEL_HOP = 160  # samples per mel frame (10 ms)
 FRAME_SAMPLES = 2 * MEL_HOP  # samples per encoder frame (20 ms): conv2 has stride 2
 N_FFT = 400
+# Chunks kept in memory by content (at most 10 s each, ~7 MB in fp32 for Whisper base):
+# two minutes of dialogue, so a line analysed for emotion is not encoded again for the face.
+MEMO_CHUNKS = 12
 
 
 def frame_count(n_samples: int) -> int:
@@ -83,9 +88,12 @@ class WhisperClipEncoder(nn.Module):
         self.register_buffer("mel_filters", torch.from_numpy(np.asarray(mel_filters, np.float32).T.copy()),
                              persistent=False)
         self.register_buffer("stft_window", torch.hann_window(N_FFT), persistent=False)
-        # The last chunk encoded, by content: consecutive spans of a long clip share the
-        # chunk at their boundary, which is then encoded once.
-        self._memo: tuple[bytes, torch.Tensor] | None = None
+        # The chunks encoded last, by content: consecutive spans of a long clip share the
+        # chunk at their boundary, and the face reads the very chunks that the emotion
+        # analysis has just encoded, so each is encoded once. Guarded by a lock because
+        # the app's analysis and face workers share one model.
+        self._memo: OrderedDict[bytes, torch.Tensor] = OrderedDict()
+        self._memo_lock = threading.Lock()
 
     @property
     def max_frames(self) -> int:
@@ -159,9 +167,16 @@ class WhisperClipEncoder(nn.Module):
         weights = self._weights_version()
         key = None if weights is None else (
             hashlib.sha1(chunk.detach().cpu().numpy().tobytes()).digest() + repr(n_layers).encode() + weights)
-        if key is not None and self._memo is not None and self._memo[0] == key and not torch.is_grad_enabled():
-            return self._memo[1]
+        remember = key is not None and not torch.is_grad_enabled()
+        if remember:
+            with self._memo_lock:
+                if key in self._memo:
+                    self._memo.move_to_end(key)
+                    return self._memo[key]
         states = self.forward_chunks(chunk[None], n_layers)[:, 0]
-        if key is not None and not torch.is_grad_enabled():
-            self._memo = (key, states)
+        if remember:
+            with self._memo_lock:
+                self._memo[key] = states
+                while len(self._memo) > MEMO_CHUNKS:
+                    self._memo.popitem(last=False)
         return states
