@@ -185,11 +185,14 @@ def animate_face(project: Project, fps: int, animator: "FaceAnimator",
                  clip: AudioClip | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The face for ``project``: frame times at ``fps`` and ARKit-52 weights per frame,
     from its audio (loaded from the project's path unless ``clip`` is given) and its
-    emotion curves (after the animator's heuristics and edits)."""
+    emotion curves (after the animator's heuristics and edits), through the project's
+    face controls (strengths, smoothing, offsets, procedural blinks and saccades)."""
     from .core.exports import sampled_curves
+    from .core.face_controls import apply_face_controls
     from .ml.face.animate import project_emotions
 
     times, _ = sampled_curves(project, fps)
     clip = clip or load_audio(project.audio.path)
     features = animator.features(clip.samples)
-    return times, animator.weights(features, project_emotions(project), times)
+    weights = animator.weights(features, project_emotions(project), times)
+    return times, apply_face_controls(weights, times, project.face_controls, project.duration)
