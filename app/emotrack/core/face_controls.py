@@ -276,11 +276,11 @@ def _offset_eyelids(face: np.ndarray, offset: float) -> None:
     them first undoes a widening, then closes them. Identity at 0, continuous."""
     if offset == 0:
         return
-    from_, to = (_EYE_BLINK, _EYE_WIDE) if offset > 0 else (_EYE_WIDE, _EYE_BLINK)
+    undone, added = (_EYE_BLINK, _EYE_WIDE) if offset > 0 else (_EYE_WIDE, _EYE_BLINK)
     amount = abs(offset)
-    taken = np.minimum(face[:, from_], amount)
-    face[:, from_] -= taken
-    face[:, to] += amount - taken
+    taken = np.minimum(face[:, undone], amount)
+    face[:, undone] -= taken
+    face[:, added] += amount - taken
 
 
 def _add_blinks(face: np.ndarray, closure: np.ndarray) -> None:
