@@ -185,18 +185,22 @@ def face_weights(project: Project, animator: "FaceAnimator", features, times: np
                  emotion: bool = True) -> np.ndarray:
     """ARKit-52 weights of ``project``'s face at ``times`` (seconds), from the clip's
     emotion-free ``features`` (:meth:`FaceAnimator.features`) and the project's emotion
-    curves, or a neutral face when ``emotion`` is False (lip sync only). The export and
-    the app's preview both call this, so they show the same frames."""
+    curves, or a neutral face when ``emotion`` is False (lip sync only), then the
+    project's face controls (strengths, smoothing, offsets, blinks, saccades). The export
+    and the app's preview both call this, so they show the same frames."""
+    from .core.face_controls import apply_face_controls
     from .ml.face.animate import lip_sync_only, project_emotions
 
-    return animator.weights(features, project_emotions(project) if emotion else lip_sync_only, times)
+    weights = animator.weights(features, project_emotions(project) if emotion else lip_sync_only, times)
+    return apply_face_controls(weights, times, project.face_controls, project.duration)
 
 
 def animate_face(project: Project, fps: int, animator: "FaceAnimator",
                  clip: AudioClip | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The face for ``project``: frame times at ``fps`` and ARKit-52 weights per frame,
     from its audio (loaded from the project's path unless ``clip`` is given) and its
-    emotion curves (after the animator's heuristics and edits)."""
+    emotion curves (after the animator's heuristics and edits), through the project's
+    face controls (strengths, smoothing, offsets, procedural blinks and saccades)."""
     from .core.exports import sampled_curves
 
     times, _ = sampled_curves(project, fps)

@@ -77,3 +77,28 @@ def test_face_export_without_the_audio_says_so_in_one_line(project, tmp_path, ca
     assert main(["export", str(moved), "--format", "glb", "-o", str(tmp_path / "x.glb")]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and "gone.wav" in error[0]
+
+
+def with_face_controls(project: Path, folder: Path, name: str, **controls) -> Path:
+    """A copy of ``project`` in ``folder`` with ``controls`` saved as its face controls."""
+    document = json.loads(project.read_text())
+    document["audio"]["path"] = str(project.parent / document["audio"]["path"])
+    document["face"] = controls
+    path = folder / f"{name}.emotrack"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_exports_carry_the_projects_face_controls(project, tmp_path):
+    def curves(name: str, **controls) -> dict[str, np.ndarray]:
+        variant = with_face_controls(project, tmp_path, name, blink_rate=60.0, **controls)
+        rows = list(csv.reader(export(variant, "arkit-csv", tmp_path / f"{name}.csv").open()))
+        values = np.array([[float(x) for x in row[2:54]] for row in rows[1:]])
+        return dict(zip(rows[0][2:54], values.T))
+
+    still, blinking = curves("still", blink_strength=0.0), curves("blinking", blink_strength=2.0)
+    # At 60 a minute the first blink starts within the first second of the 1.5 s line.
+    assert blinking["EyeBlinkLeft"].max() == 1.0 and still["EyeBlinkLeft"].max() < 1.0
+    assert np.all(blinking["EyeBlinkLeft"] >= still["EyeBlinkLeft"])
+    np.testing.assert_array_equal(blinking["EyeBlinkLeft"] == 1.0, blinking["EyeBlinkRight"] == 1.0)  # both eyes
+    np.testing.assert_array_equal(blinking["JawOpen"], still["JawOpen"])  # the mouth is not the eyes' business

@@ -20,12 +20,13 @@ import numpy as np
 from ..errors import ParameterError
 from .analysis import WindowProbabilities
 from .document import FRAME_RATES, Project, QualityTrack
+from .face_controls import FaceControls
 from .heuristics import NEUTRAL
 from .keyframes import Keyframe
 from .settings import AnalysisSettings, HeuristicSettings
 
 # Assigned last to first: settings (and the model) before the keyframes they produced.
-_FIELDS = ("keyframes", "heuristics", "analysis", "windows", "quality", "fps", "model")
+_FIELDS = ("keyframes", "heuristics", "face_controls", "analysis", "windows", "quality", "fps", "model")
 # apply_analysis(model=KEEP_MODEL): the analysis does not change the project's model.
 KEEP_MODEL = object()
 
@@ -192,6 +193,13 @@ def change_heuristics(project: Project, settings: HeuristicSettings,
     """New heuristic settings, re-blended into every unlocked key (no network re-run)."""
     return _edit(project, text, merge_key, heuristics=settings,
                  keyframes=project.blend(project.keyframes, settings))
+
+
+def set_face_controls(project: Project, controls: FaceControls, merge_key: str | None = None,
+                      text: str = "Change face controls") -> Command:
+    """New face controls (strengths, smoothing, offsets, blinks, saccades); the keys
+    are untouched. Give one ``merge_key`` per slider drag to make it one undo step."""
+    return _edit(project, text, merge_key, face_controls=controls)
 
 
 def change_analysis(project: Project, settings: AnalysisSettings,

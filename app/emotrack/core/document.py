@@ -19,6 +19,7 @@ from psygnal import Signal, SignalGroup
 from . import heuristics
 from .analysis import KeySpec, WindowProbabilities, propose_keyframes
 from .emotions import EMOTIONS, readout
+from .face_controls import FaceControls
 from .keyframes import IdAllocator, Keyframe, sample_curves, sorted_track
 from .quality_regions import flag_regions, overlaps_flagged
 from .settings import AnalysisSettings, HeuristicSettings
@@ -66,6 +67,7 @@ class ProjectEvents(SignalGroup):
     audio = Signal(object)
     keyframes = Signal(object)  # the new track (tuple of Keyframe)
     heuristics = Signal(object)
+    face_controls = Signal(object)
     analysis = Signal(object)
     windows = Signal(object)
     quality = Signal(object)
@@ -84,6 +86,7 @@ class Project:
         heuristic_settings: HeuristicSettings | None = None,
         fps: int = 30,
         model: str | None = None,
+        face_controls: FaceControls | None = None,
     ) -> None:
         if tuple(labels[: len(EMOTIONS)]) != EMOTIONS:
             raise ValueError(f"labels must start with {EMOTIONS}, got {tuple(labels)}")
@@ -92,6 +95,7 @@ class Project:
         self.labels: tuple[str, ...] = tuple(labels)
         self._analysis = analysis or AnalysisSettings()
         self._heuristics = heuristic_settings or HeuristicSettings()
+        self._face_controls = face_controls or FaceControls()
         self._fps = fps
         self.model = model  # model directory used for inference; None = bundled
         self._windows: WindowProbabilities | None = None
@@ -134,6 +138,16 @@ class Project:
     def heuristics(self, value: HeuristicSettings) -> None:
         self._heuristics = value
         self.events.heuristics.emit(value)
+
+    @property
+    def face_controls(self) -> FaceControls:
+        """How the face exports and the preview treat the face network's output."""
+        return self._face_controls
+
+    @face_controls.setter
+    def face_controls(self, value: FaceControls) -> None:
+        self._face_controls = value
+        self.events.face_controls.emit(value)
 
     @property
     def analysis(self) -> AnalysisSettings:

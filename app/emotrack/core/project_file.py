@@ -21,6 +21,7 @@ from .analysis import WindowProbabilities
 from .atomic import write_json_atomic
 from .document import FRAME_RATES, AudioInfo, Project, QualityTrack
 from .emotions import EMOTIONS
+from .face_controls import face_controls_from_dict, face_controls_to_dict
 from .keyframes import Keyframe
 from .settings import AnalysisSettings, HeuristicSettings, settings_from_dict, settings_to_dict
 from .vad import VoiceActivity
@@ -55,6 +56,8 @@ SCHEMA: dict[str, Any] = {
         "labels": {"type": "array", "items": {"type": "string"}, "minItems": len(EMOTIONS)},
         "analysis": {"type": "object"},
         "heuristics": {"type": "object"},
+        # Optional: files from before the face controls load with the defaults.
+        "face": {"type": "object", "additionalProperties": {"type": "number"}},
         "windows": {
             "type": ["object", "null"],
             "required": ["starts", "window", "hop", "n_samples", "sample_rate", "probabilities"],
@@ -132,6 +135,7 @@ def project_to_dict(project: Project, relative_to: Path | None = None) -> dict[s
         "labels": list(labels),
         "analysis": settings_to_dict(project.analysis),
         "heuristics": settings_to_dict(project.heuristics),
+        "face": face_controls_to_dict(project.face_controls),
         "windows": windows,
         "voiced": [list(s) for s in project.voice.segments()] if project.voice is not None else None,
         "quality": _quality_to_dict(project.quality),
@@ -214,6 +218,10 @@ def project_from_dict(data: Any, base_dir: Path | None = None) -> Project:
         heuristic_settings = settings_from_dict(HeuristicSettings, data["heuristics"])
     except (ParameterError, TypeError) as error:
         raise ProjectError(f"settings: {error}") from error
+    try:
+        face_controls = face_controls_from_dict(data.get("face", {}))
+    except ParameterError as error:  # its message starts with the field's name
+        raise ProjectError(f"face/{error}") from error
     audio = None
     if data.get("audio"):
         info = dict(data["audio"])
@@ -222,7 +230,8 @@ def project_from_dict(data: Any, base_dir: Path | None = None) -> Project:
             audio_path = (base_dir / audio_path).resolve()
         info["path"] = str(audio_path)
         audio = AudioInfo(**info)
-    project = Project(audio, labels, analysis, heuristic_settings, data.get("fps", 30), data.get("model"))
+    project = Project(audio, labels, analysis, heuristic_settings, data.get("fps", 30), data.get("model"),
+                      face_controls)
     if data.get("windows"):
         project.windows = _windows_from_dict(data["windows"], len(labels))
     if data.get("quality"):
