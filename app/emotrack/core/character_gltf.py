@@ -5,7 +5,8 @@ targets, merged into one triangle mesh, with its targets by name.
   exporter) or else its first primitive's ``extras.targetNames``; unnamed targets get
   ``"<mesh> target <k>"`` so the report can still list them.
 - All primitives of a mesh, and all meshes with targets, are merged (indices offset);
-  each primitive's material ``baseColorFactor`` becomes its vertices' colour.
+  each primitive's material ``baseColorFactor`` (times its ``COLOR_0``, if any)
+  becomes its vertices' colour.
 - Dense, sparse and interleaved (``byteStride``) accessors are read, normalised
   integers too; indexed and non-indexed triangles, strips and fans. Points and lines
   are skipped.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import urllib.parse
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +137,17 @@ class _GltfReader:
         return tuple(float(x) for x in factor) if factor and len(factor) == 4 else _WHITE
 
 
+    def vertex_colors(self, primitive, count: int) -> np.ndarray:
+        """``[count, 4]`` RGBA: the material's base colour times the primitive's COLOR_0."""
+        colours = np.tile(np.array(self.base_color(primitive.material), np.float32), (count, 1))
+        index = getattr(primitive.attributes, "COLOR_0", None)
+        if index is not None:
+            own = self.accessor(index).astype(np.float32)
+            if len(own) == count and own.shape[1] in (3, 4):
+                colours[:, : own.shape[1]] *= own
+        return colours
+
+
 def _extras_names(owner) -> list:
     extras = owner.extras if isinstance(owner.extras, dict) else {}
     names = extras.get("targetNames")
@@ -175,7 +188,9 @@ def read_gltf_character(path: str | Path) -> LoadedMesh:
     if not path.is_file():
         raise ParameterError(f"character file not found: {path}")
     try:
-        gltf = pygltflib.GLTF2().load(str(path))
+        with warnings.catch_warnings():  # pygltflib warns on odd chunks before it fails: the error says it
+            warnings.simplefilter("ignore")
+            gltf = pygltflib.GLTF2().load(str(path))
     except Exception as error:  # pygltflib raises whatever its parser hits on a corrupt file
         raise ParameterError(f"{path} is not a readable glTF file ({type(error).__name__}: {error})") from None
     if gltf is None or not isinstance(gltf.meshes, list):
@@ -208,7 +223,7 @@ def read_gltf_character(path: str | Path) -> LoadedMesh:
                 raise ParameterError(f"{path}: mesh {mesh_index} has indices outside its vertices")
             positions.append(neutral @ linear.T + shift)
             triangles.append(faces + count)
-            colours.append(np.tile(np.array(reader.base_color(primitive.material), np.float32), (len(neutral), 1)))
+            colours.append(reader.vertex_colors(primitive, len(neutral)))
             for k, target in enumerate(primitive.targets or []):
                 index = target.get("POSITION") if isinstance(target, dict) else getattr(target, "POSITION", None)
                 if index is None or k >= len(names):
