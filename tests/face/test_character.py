@@ -205,6 +205,11 @@ def test_files_that_are_not_characters(tmp_path, glb):
     write_character_glb(tmp_path / "odd.glb", target_names=[f"shape{k}" for k in range(6)])
     with pytest.raises(ParameterError, match=r"none of head's 6 blendshapes \(shape0, .*character map"):
         load_character(tmp_path / "odd.glb")
+    broken = character_gltf()
+    broken.meshes[0].primitives[0].indices = 99  # no such accessor
+    broken.save_binary(str(tmp_path / "broken.glb"))
+    with pytest.raises(ParameterError, match="broken.glb: accessor 99 is malformed"):
+        load_character(tmp_path / "broken.glb")
     with pytest.raises(ParameterError, match="unsupported character file head.fbx"):
         load_character(tmp_path / "head.fbx")
     with pytest.raises(ParameterError, match="not found"):

@@ -102,8 +102,8 @@ def export_face(project, kind: str, output: Path, fps: int, device: str, charact
     elif kind == "arkit-json":
         face_exports.export_arkit_json(weights, fps, output, track_path=Path(project.audio.path).stem)
     elif kind == "glb":
-        face_glb.export_glb(character or load_face_rig(), weights, fps, output)
+        face_glb.export_glb(character if character is not None else load_face_rig(), weights, fps, output)
     elif kind == "pc2":
-        face_exports.export_pc2(character or load_face_rig(), weights, fps, output)
+        face_exports.export_pc2(character if character is not None else load_face_rig(), weights, fps, output)
     else:
         mouth_cues.export_mouth_cues(weights, fps, output, sound_file=project.audio.path)

@@ -99,8 +99,10 @@ class _GltfReader:
         use in the scene graph; meshes no node uses are taken untransformed."""
         gltf = self.gltf
         children = {c for node in gltf.nodes for c in (node.children or [])}
-        scene = gltf.scenes[gltf.scene or 0] if gltf.scenes else None
-        roots = list(scene.nodes or []) if scene is not None else [i for i in range(len(gltf.nodes)) if i not in children]
+        scene_index = gltf.scene if gltf.scene is not None and 0 <= gltf.scene < len(gltf.scenes) else 0
+        scene = gltf.scenes[scene_index] if gltf.scenes else None
+        roots = (list(scene.nodes or []) if scene is not None
+                 else [i for i in range(len(gltf.nodes)) if i not in children])
         found: dict[int, np.ndarray] = {}
         stack = [(root, np.eye(4)) for root in reversed(roots)]
         seen = set()
@@ -195,7 +197,17 @@ def read_gltf_character(path: str | Path) -> LoadedMesh:
         raise ParameterError(f"{path} is not a readable glTF file ({type(error).__name__}: {error})") from None
     if gltf is None or not isinstance(gltf.meshes, list):
         raise ParameterError(f"{path} is not a readable glTF file")
-    reader = _GltfReader(gltf, path)
+    try:
+        return _merged_mesh(_GltfReader(gltf, path))
+    except ParameterError:
+        raise
+    except (IndexError, KeyError, TypeError, AttributeError, ValueError) as error:  # indices pointing nowhere
+        raise ParameterError(f"{path} is a malformed glTF file ({type(error).__name__}: {error})") from None
+
+
+def _merged_mesh(reader: _GltfReader) -> LoadedMesh:
+    """Every mesh with morph targets, placed and merged (see the module docstring)."""
+    gltf, path = reader.gltf, reader.path
     instances = reader.mesh_instances()
     if not instances:
         raise ParameterError(f"{path} has no mesh with morph targets (shape keys / blendshapes) to drive")
