@@ -30,36 +30,42 @@ def _read_lines(path: Path) -> list[str]:
         raise ParameterError(f"cannot read {path}: {error}") from None
 
 
+def _parse_obj(path: Path, with_faces: bool) -> tuple[np.ndarray, np.ndarray]:
+    vertices, polygons = [], []
+    for number, line in enumerate(_read_lines(path), 1):
+        words = line.split()
+        if not words:
+            continue
+        if words[0] == "v":
+            try:
+                vertices.append([float(x) for x in words[1:4]])
+            except ValueError:
+                vertices.append([])
+            if len(vertices[-1]) != 3:
+                raise ParameterError(f"{path} line {number}: a vertex that is not three numbers")
+        elif words[0] == "f" and with_faces:
+            try:
+                polygons.append((number, len(vertices), [int(corner.split("/")[0]) for corner in words[1:]]))
+            except ValueError:
+                raise ParameterError(f"{path} line {number}: a face corner that is not a vertex index") from None
+    triangles = []
+    for number, defined, corners in polygons:
+        # 1-based; a negative index counts back from the last vertex defined before the face
+        polygon = [c - 1 if c > 0 else defined + c for c in corners]
+        if len(polygon) < 3 or 0 in corners or min(polygon) < 0 or max(polygon) >= len(vertices):
+            raise ParameterError(f"{path} line {number}: a face needs 3 or more vertices that exist")
+        triangles.extend(fan_triangles(polygon))
+    return np.array(vertices, np.float32).reshape(-1, 3), np.array(triangles, np.int64).reshape(-1, 3)
+
+
 def read_obj_vertices(path: Path) -> np.ndarray:
     """The ``v`` positions of an OBJ, float32 ``[V, 3]``."""
-    rows = []
-    for number, line in enumerate(_read_lines(path), 1):
-        if line.startswith("v "):
-            try:
-                rows.append([float(x) for x in line.split()[1:4]])
-            except ValueError:
-                raise ParameterError(f"{path} line {number}: a vertex that is not three numbers") from None
-            if len(rows[-1]) != 3:
-                raise ParameterError(f"{path} line {number}: a vertex that is not three numbers")
-    return np.array(rows, np.float32).reshape(-1, 3)
+    return _parse_obj(path, with_faces=False)[0]
 
 
 def read_obj_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(positions ``[V, 3]``, triangles ``[T, 3]``) of an OBJ."""
-    vertices = read_obj_vertices(path)
-    triangles = []
-    for number, line in enumerate(_read_lines(path), 1):
-        if not line.startswith("f "):
-            continue
-        try:
-            corners = [int(token.split("/")[0]) for token in line.split()[1:]]
-        except ValueError:
-            raise ParameterError(f"{path} line {number}: a face corner that is not a vertex index") from None
-        polygon = [c - 1 if c > 0 else len(vertices) + c for c in corners]  # 1-based; negative: from the end
-        if len(polygon) < 3 or min(polygon) < 0 or max(polygon) >= len(vertices):
-            raise ParameterError(f"{path} line {number}: a face needs 3 or more vertices that exist")
-        triangles.extend(fan_triangles(polygon))
-    return vertices, np.array(triangles, np.int64).reshape(-1, 3)
+    return _parse_obj(path, with_faces=True)
 
 
 def read_obj_character(path: str | Path, shapes_dir: str | Path | None = None, units: str = "m") -> LoadedMesh:
