@@ -53,8 +53,13 @@ def test_every_arkit_name_matches_itself_and_the_tables_name_real_arkit_shapes()
     report = match_arkit_names(ARKIT_NAMES)
     assert report.matched == {n: n for n in ARKIT_NAMES} and not report.missing and not report.unmatched
     assert len({normalise_name(n) for n in ARKIT_NAMES}) == 52  # normalising never merges two ARKit names
+    seen = {}
     for table in ALIAS_TABLES.values():
-        assert set(table.values()) <= set(ARKIT_NAMES)
+        for theirs, arkit in table.items():
+            assert arkit in ARKIT_NAMES, theirs
+            # Each entry is needed (not an ARKit name already) and agrees with the other tables.
+            assert normalise_name(theirs) not in {normalise_name(n) for n in ARKIT_NAMES}, theirs
+            assert seen.setdefault(normalise_name(theirs), arkit) == arkit, theirs
 
 
 def test_exact_arkit_names_outrank_aliases_and_the_loser_is_reported_unused():

@@ -44,9 +44,6 @@ CHARACTER_CREATOR: dict[str, str] = {
     "Mouth_Roll_In_Upper": "mouthRollUpper", "Mouth_Roll_In_Lower": "mouthRollLower",
     "Mouth_Up_Upper_L": "mouthUpperUpLeft", "Mouth_Up_Upper_R": "mouthUpperUpRight",
     "Mouth_Down_Lower_L": "mouthLowerDownLeft", "Mouth_Down_Lower_R": "mouthLowerDownRight",
-    "Mouth_Shrug_Upper": "mouthShrugUpper", "Mouth_Shrug_Lower": "mouthShrugLower",
-    "Mouth_Press_L": "mouthPressLeft", "Mouth_Press_R": "mouthPressRight",
-    "Mouth_Close": "mouthClose",
 }
 
 # MetaHuman RigLogic expression curves (``CTRL_expressions_*``; the prefix is stripped

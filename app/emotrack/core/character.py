@@ -20,10 +20,13 @@ import numpy as np
 
 from ..errors import ParameterError
 from .character_mesh import LoadedMesh, add_targets
-from .character_names import RetargetReport, load_character_map, match_arkit_names
+from .character_names import RetargetReport, format_report, load_character_map, match_arkit_names
 from .face_arkit import ARKIT_INDEX, ARKIT_NAMES
 from .face_glb import GLTF_METRES_PER_RIG_UNIT
 from .face_rig import FaceRig, SparseTarget
+
+__all__ = ["CHARACTER_SUFFIXES", "Character", "RetargetReport", "character_from_mesh", "format_report",
+           "load_character", "match_arkit_names"]  # the names matching lives in .character_names
 
 CHARACTER_SUFFIXES = (".glb", ".gltf", ".obj")
 _NO_MOTION = SparseTarget(np.zeros(0, np.int64), np.zeros((0, 3), np.float32))
