@@ -14,6 +14,8 @@ targets, merged into one triangle mesh, with its targets by name.
   deltas by the transform's linear part. A skinned mesh's node transform is ignored, as
   the glTF specification says; the skeleton's bind pose is not applied.
 - Buffers may be the GLB's binary chunk, ``data:`` URIs or files beside a ``.gltf``.
+- Only POSITION targets are read (normal and tangent targets are not: the preview and
+  the exports compute normals); skins, other animations and textures are ignored.
 
 pygltflib is imported when a file is read, so importing the core stays light.
 """
