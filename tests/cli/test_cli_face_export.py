@@ -102,3 +102,82 @@ def test_exports_carry_the_projects_face_controls(project, tmp_path):
     assert np.all(blinking["EyeBlinkLeft"] >= still["EyeBlinkLeft"])
     np.testing.assert_array_equal(blinking["EyeBlinkLeft"] == 1.0, blinking["EyeBlinkRight"] == 1.0)  # both eyes
     np.testing.assert_array_equal(blinking["JawOpen"], still["JawOpen"])  # the mouth is not the eyes' business
+
+
+# ------------------------------------------------------------------- --character
+@pytest.fixture
+def quick_face(monkeypatch, project):
+    """The face network replaced by fixed curves (the jaw opens and closes): the
+    character tests check the retargeting, not the network; calls are counted."""
+    import emotrack.pipeline as pipeline
+
+    calls = []
+    frames = frame_count(project)
+
+    def animate_face(project, fps, animator, clip=None):
+        calls.append(fps)
+        t = np.arange(frames) / fps
+        weights = np.zeros((frames, len(ARKIT_NAMES)), np.float32)
+        weights[:, ARKIT_NAMES.index("jawOpen")] = 0.5 - 0.5 * np.cos(2 * np.pi * t)
+        return t, weights
+
+    monkeypatch.setattr(pipeline, "load_face_animator", lambda face_dir=None, device="auto": None)
+    monkeypatch.setattr(pipeline, "animate_face", animate_face)
+    return calls
+
+
+def test_glb_of_a_character_prints_the_retarget_report(project, quick_face, tmp_path, capsys):
+    from character_files import write_character_glb
+
+    pygltflib = pytest.importorskip("pygltflib")
+    character = write_character_glb(tmp_path / "head.glb")
+    output = tmp_path / "out.glb"
+    assert main(["export", str(project), "--format", "glb", "--fps", str(FPS), "-o", str(output),
+                 "--character", str(character)]) == 0
+    error = capsys.readouterr().err
+    assert "character head: matched 4 of 52 ARKit shapes" in error and "Tail_Wag" in error
+    gltf = pygltflib.GLTF2().load(str(output))
+    assert gltf.meshes[0].extras["targetNames"] == ["eyeBlinkLeft", "jawOpen", "mouthSmileRight", "browInnerUp"]
+    assert gltf.accessors[gltf.animations[0].samplers[0].input].count == frame_count(project)
+
+
+def test_pc2_of_an_obj_character_with_a_shapes_folder_and_a_map(project, quick_face, tmp_path, capsys):
+    from character_files import OBJ_NEUTRAL, write_character_obj
+
+    head = write_character_obj(tmp_path)
+    shapes = tmp_path / "shapes"
+    (tmp_path / "head_shapes").rename(shapes)
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({"blink_extra": "eyeBlinkLeft"}))
+    output = tmp_path / "out.pc2"
+    assert main(["export", str(project), "--format", "pc2", "--fps", str(FPS), "-o", str(output),
+                 "--character", str(head), "--character-shapes", str(shapes), "--character-map", str(mapping)]) == 0
+    assert "matched 3 of 52" in capsys.readouterr().err
+    header, positions = read_pc2(output)
+    assert positions.shape == (frame_count(project), len(OBJ_NEUTRAL), 3)
+    assert positions[:, 0, 1].min() < -0.2 and np.allclose(positions[0], OBJ_NEUTRAL)  # the jaw vertex moves
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--format", "arkit-csv", "--character", "head.glb"], "--format arkit-csv has none"),
+    (["--format", "glb", "--character-map", "map.json"], "need --character FILE"),
+    (["--format", "glb", "--character", "head.fbx"], "unsupported character file head.fbx"),
+    (["--format", "glb", "--character", "gone.glb"], "character file not found"),
+])
+def test_character_options_that_cannot_work_fail_before_any_face_work(project, quick_face, tmp_path, capsys,
+                                                                      arguments, message):
+    assert main(["export", str(project), "-o", str(tmp_path / "out.x"), *arguments]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and message in error[0]
+    assert not quick_face and not list(tmp_path.iterdir())
+
+
+def test_a_bad_character_map_names_the_entry(project, quick_face, tmp_path, capsys):
+    from character_files import write_character_glb
+
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({"Jaw_Open": "jaw_open"}))
+    character = write_character_glb(tmp_path / "head.glb")
+    assert main(["export", str(project), "--format", "glb", "-o", str(tmp_path / "out.glb"),
+                 "--character", str(character), "--character-map", str(mapping)]) == 2
+    assert "'Jaw_Open' maps to 'jaw_open'" in capsys.readouterr().err and not quick_face

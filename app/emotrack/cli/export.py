@@ -11,6 +11,7 @@ from ..core.atomic import output_path
 from ..core.document import FRAME_RATES
 from ..core.exports import export_curves_csv, export_curves_json, export_keyframes_json
 from ..core.project_file import load_project
+from ..errors import ParameterError
 
 FORMATS = {
     "csv": (".csv", "curves, one row per frame"),
@@ -23,6 +24,7 @@ FORMATS = {
     "mouth-cues": (".mouth.tsv", "face: Rhubarb mouth shapes A-H, X (TSV; an -o ending in .json gives JSON)"),
 }
 FACE_FORMATS = ("arkit-csv", "arkit-json", "glb", "pc2", "mouth-cues")
+MESH_FORMATS = ("glb", "pc2")  # the formats a --character replaces the bundled face in
 
 
 def register(subparsers) -> None:
@@ -39,6 +41,13 @@ def register(subparsers) -> None:
                         help="frames per second (default: the project's fps)")
     parser.add_argument("-o", "--output", metavar="FILE", help="output file (default: beside the project)")
     parser.add_argument("--device", default="auto", help="for the face formats: auto, cpu, cuda or cuda:N")
+    parser.add_argument("--character", metavar="FILE",
+                        help="for glb and pc2: animate your own character (.glb, .gltf, or .obj with a "
+                             "folder of shape OBJs) through its blendshapes that match ARKit names")
+    parser.add_argument("--character-map", metavar="MAP.json",
+                        help='JSON object {"their shape name": "arkitName"} overriding the built-in name matching')
+    parser.add_argument("--character-shapes", metavar="DIR",
+                        help="for an .obj character: the folder of shape OBJs (default: <name>_shapes beside it)")
     parser.set_defaults(func=run)
 
 
@@ -47,6 +56,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     # A bad -o (even '', which Path() would turn into '.') fails before the project is read.
     output_path(args.output if args.output is not None else default)
     output = Path(args.output) if args.output is not None else default
+    character = load_export_character(args)  # before the project and the network: fail fast
     project = load_project(args.project)
     fps = args.fps or project.fps
     if args.format == "csv":
@@ -56,13 +66,32 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     elif args.format == "keyframes":
         export_keyframes_json(project, output, fps)
     else:
-        export_face(project, args.format, output, fps, args.device)
+        export_face(project, args.format, output, fps, args.device, character)
     print(f"wrote {output}", file=sys.stderr)
     return 0
 
 
-def export_face(project, kind: str, output: Path, fps: int, device: str) -> None:
-    """Animate the face from the project's audio and curves, then write ``kind``."""
+def load_export_character(args: argparse.Namespace):
+    """The ``--character`` to animate (its retarget report printed), or None for the
+    bundled face; ParameterError for character options that the format does not use."""
+    if args.character is None:
+        if args.character_map is not None or args.character_shapes is not None:
+            raise ParameterError("--character-map and --character-shapes need --character FILE")
+        return None
+    if args.format not in MESH_FORMATS:
+        raise ParameterError(f"--character drives a mesh; --format {args.format} has none "
+                             f"(use {' or '.join(MESH_FORMATS)})")
+    from ..core.character import load_character
+    from ..core.character_names import format_report
+
+    character = load_character(args.character, args.character_map, args.character_shapes)
+    print(f"character {character.name}: " + format_report(character.report), file=sys.stderr)
+    return character
+
+
+def export_face(project, kind: str, output: Path, fps: int, device: str, character=None) -> None:
+    """Animate the face from the project's audio and curves, then write ``kind`` (the
+    glb and pc2 meshes are ``character`` when one is given, else the bundled face)."""
     from ..core import face_exports, face_glb, mouth_cues
     from ..core.face_rig import load_face_rig
     from ..pipeline import animate_face, load_face_animator
@@ -73,8 +102,8 @@ def export_face(project, kind: str, output: Path, fps: int, device: str) -> None
     elif kind == "arkit-json":
         face_exports.export_arkit_json(weights, fps, output, track_path=Path(project.audio.path).stem)
     elif kind == "glb":
-        face_glb.export_glb(load_face_rig(), weights, fps, output)
+        face_glb.export_glb(character if character is not None else load_face_rig(), weights, fps, output)
     elif kind == "pc2":
-        face_exports.export_pc2(load_face_rig(), weights, fps, output)
+        face_exports.export_pc2(character if character is not None else load_face_rig(), weights, fps, output)
     else:
         mouth_cues.export_mouth_cues(weights, fps, output, sound_file=project.audio.path)

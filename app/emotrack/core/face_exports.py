@@ -19,6 +19,7 @@ from .face_arkit import (
     ARKIT_INDEX, ARKIT_NAMES, LIVE_LINK_CSV_NAMES, LIVE_LINK_ROTATION_NAMES, check_fps, check_weights,
     live_link_to_arkit,
 )
+from .face_glb import GLTF_METRES_PER_RIG_UNIT
 from .face_rig import FaceRig
 
 
@@ -96,16 +97,20 @@ PC2_CHUNK_FRAMES = 256  # frames evaluated at a time: ~80 MB of vertices for the
 
 
 def export_pc2(rig: FaceRig, weights, fps: float, path: str | Path, eye_rotation=None,
-               scale: float = 0.01) -> Path:
+               scale: float | None = None) -> Path:
     """A PC2 point cache (3ds Max / Blender "Mesh Cache" / Maya): one sample per frame.
 
-    The header's sample rate is PC2's frame step between samples (1.0), start frame 0;
-    ``fps`` only validates that the weights are per-frame (the cache itself carries no
-    rate: set the scene to ``fps``). Positions are the rig's (Y up) times ``scale``,
-    metres by default, so a cache lines up with the GLB export of the same rig.
+    ``rig``: the bundled face rig or a :class:`~.character.Character` (only its
+    ``evaluate`` and ``vertex_count`` are used). The header's sample rate is PC2's
+    frame step between samples (1.0), start frame 0; ``fps`` only validates that the
+    weights are per-frame (the cache itself carries no rate: set the scene to ``fps``).
+    Positions are the rig's (Y up) times ``scale``, by default the factor that makes
+    metres from the rig's units, so a cache lines up with the GLB export of the same rig.
     """
     weights = check_weights(weights)
     check_fps(fps)
+    if scale is None:
+        scale = GLTF_METRES_PER_RIG_UNIT.get(rig.units, 1.0)
     if not np.isfinite(scale) or scale <= 0:
         raise ParameterError(f"scale must be a number > 0, got {scale!r}")
     frames = len(weights)

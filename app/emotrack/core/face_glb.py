@@ -10,6 +10,9 @@ Unreal, three.js and online viewers play as-is.
   three.js and Babylon read).
 - One animation, channel ``weights`` on the face node, LINEAR, one key per frame at
   time i / fps.
+- A retargeted :class:`~.character.Character` exports the same way, with only the ARKit
+  shapes it matched (``rig.driven_names``) as targets and animated weights, and its
+  materials' base colours as ``COLOR_0`` vertex colours.
 
 pygltflib is imported when a file is written, so importing the core stays light.
 """
@@ -23,7 +26,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from .atomic import atomic_binary_file
-from .face_arkit import ARKIT_NAMES, check_fps, check_weights
+from .face_arkit import ARKIT_INDEX, check_fps, check_weights
 from .face_rig import FaceRig
 
 GLTF_METRES_PER_RIG_UNIT = {"cm": 0.01, "mm": 0.001, "m": 1.0}
@@ -87,12 +90,15 @@ class _BinaryBuilder:
         return len(self.gltf.accessors) - 1
 
 
-def face_gltf(rig: FaceRig, weights, fps: float, parts: Sequence[str] | None = None, name: str = "face"):
+def face_gltf(rig: FaceRig, weights, fps: float, parts: Sequence[str] | None = None, name: str | None = None):
     """The pygltflib ``GLTF2`` document (binary blob attached) for ``weights`` at ``fps``.
 
-    ``parts`` limits the mesh to some of the rig's parts (e.g. ``["face", "teeth",
-    "gums_tongue", "eyeball_L", "eyeball_R"]`` for a lighter file); default all.
+    ``rig``: the bundled face rig or a :class:`~.character.Character`. ``parts`` limits
+    the mesh to some of the rig's parts (e.g. ``["face", "teeth", "gums_tongue",
+    "eyeball_L", "eyeball_R"]`` for a lighter file); default all. ``name`` names the
+    mesh, node and animation (default: the rig's name).
     """
+    name = name or rig.name
     import pygltflib as lib
 
     weights = check_weights(weights)
@@ -114,25 +120,31 @@ def face_gltf(rig: FaceRig, weights, fps: float, parts: Sequence[str] | None = N
         POSITION=out.accessor(positions, "VEC3", lib.ARRAY_BUFFER, bounds=True),
         NORMAL=out.accessor(vertex_normals(positions, triangles), "VEC3", lib.ARRAY_BUFFER),
     )
+    if rig.vertex_colors is not None:
+        attributes.COLOR_0 = out.accessor(rig.vertex_colors[vertices].astype(np.float32), "VEC4", lib.ARRAY_BUFFER)
     indices = out.accessor(triangles.reshape(-1).astype(index_type), "SCALAR", lib.ELEMENT_ARRAY_BUFFER)
 
+    names = list(rig.driven_names)
+    if not names:
+        raise ParameterError("the rig has no blendshapes to animate")
+    columns = [ARKIT_INDEX[n] for n in names]
     targets = []
-    for target in rig.targets:
+    for target in (rig.targets[k] for k in columns):
         kept = new_index[target.vertices] >= 0
         order = np.argsort(new_index[target.vertices[kept]])  # sparse indices must increase
         targets.append({"POSITION": out.sparse_vec3(
             len(vertices), new_index[target.vertices[kept]][order], target.deltas[kept][order] * scale)})
 
     primitive = lib.Primitive(attributes=attributes, indices=indices, mode=lib.TRIANGLES, targets=targets)
-    gltf.meshes.append(lib.Mesh(name=name, primitives=[primitive], weights=[0.0] * len(ARKIT_NAMES),
-                                extras={"targetNames": list(ARKIT_NAMES)}))
+    gltf.meshes.append(lib.Mesh(name=name, primitives=[primitive], weights=[0.0] * len(names),
+                                extras={"targetNames": names}))
     gltf.nodes.append(lib.Node(name=name, mesh=0))
     gltf.scenes.append(lib.Scene(nodes=[0]))
     gltf.scene = 0
 
     times = (np.arange(len(weights)) / fps).astype(np.float32)
     sampler = lib.AnimationSampler(input=out.accessor(times, "SCALAR", bounds=True),
-                                   output=out.accessor(weights.reshape(-1), "SCALAR"), interpolation="LINEAR")
+                                   output=out.accessor(np.ascontiguousarray(weights[:, columns]).reshape(-1), "SCALAR"), interpolation="LINEAR")
     gltf.animations.append(lib.Animation(name=f"{name}_speech", samplers=[sampler],
                                          channels=[lib.AnimationChannel(sampler=0, target=lib.AnimationChannelTarget(
                                              node=0, path="weights"))]))
@@ -142,7 +154,7 @@ def face_gltf(rig: FaceRig, weights, fps: float, parts: Sequence[str] | None = N
 
 
 def export_glb(rig: FaceRig, weights, fps: float, path: str | Path, parts: Sequence[str] | None = None) -> Path:
-    """Write the animated face as a .glb (see :func:`face_gltf`)."""
+    """Write the animated face or character as a .glb (see :func:`face_gltf`)."""
     path = Path(path)
     data = face_gltf(rig, weights, fps, parts).save_to_bytes()
     with atomic_binary_file(path) as handle:

@@ -85,9 +85,18 @@ class FaceRig:
         self._basis: np.ndarray | None = None
 
     # ----------------------------------------------------------------- structure
+    name = "face"  # what exports call the mesh
+    vertex_colors: np.ndarray | None = None  # [V, 4] RGBA where the mesh has colours (a character's materials)
+
     @property
     def vertex_count(self) -> int:
         return len(self.neutral)
+
+    @property
+    def driven_names(self) -> tuple[str, ...]:
+        """The ARKit shapes the exports animate: all 52 here; a retargeted
+        :class:`~.character.Character` has only those it matched."""
+        return self.names
 
     def part_range(self, name: str) -> tuple[int, int]:
         try:
