@@ -20,7 +20,7 @@ from .core.emotions import EMOTIONS, canonical_labels
 from .core.settings import AnalysisSettings, HeuristicSettings
 from .core.vad import detect_voice
 from .core.windowing import window_starts
-from .errors import EmotrackError
+from .errors import EmotrackError, ParameterError
 from .io.audio import AudioClip, RawFormat, file_sha256, load_audio
 
 if TYPE_CHECKING:
@@ -206,3 +206,26 @@ def animate_face(project: Project, fps: int, animator: "FaceAnimator",
     times, _ = sampled_curves(project, fps)
     clip = clip or load_audio(project.audio.path)
     return times, face_weights(project, animator, animator.features(clip.samples), times)
+
+
+def write_face_export(kind: str, project: Project, weights: np.ndarray, fps: int, output: str | Path,
+                      mesh=None) -> None:
+    """Write face ``weights`` (ARKit-52 per frame at ``fps``) as ``kind``: "arkit-csv",
+    "arkit-json", "glb", "pc2" or "mouth-cues". The glb and pc2 meshes are ``mesh`` (a
+    FaceRig or a retargeted Character), the bundled face when None."""
+    from .core import face_exports, face_glb, mouth_cues
+    from .core.face_rig import load_face_rig
+
+    sound = project.audio.path if project.audio is not None else ""
+    if kind == "arkit-csv":
+        face_exports.export_arkit_csv(weights, fps, output)
+    elif kind == "arkit-json":
+        face_exports.export_arkit_json(weights, fps, output, track_path=Path(sound).stem)
+    elif kind == "glb":
+        face_glb.export_glb(mesh if mesh is not None else load_face_rig(), weights, fps, output)
+    elif kind == "pc2":
+        face_exports.export_pc2(mesh if mesh is not None else load_face_rig(), weights, fps, output)
+    elif kind == "mouth-cues":
+        mouth_cues.export_mouth_cues(weights, fps, output, sound_file=sound)
+    else:
+        raise ParameterError(f"unknown face export {kind!r}")

@@ -92,18 +92,7 @@ def load_export_character(args: argparse.Namespace):
 def export_face(project, kind: str, output: Path, fps: int, device: str, character=None) -> None:
     """Animate the face from the project's audio and curves, then write ``kind`` (the
     glb and pc2 meshes are ``character`` when one is given, else the bundled face)."""
-    from ..core import face_exports, face_glb, mouth_cues
-    from ..core.face_rig import load_face_rig
-    from ..pipeline import animate_face, load_face_animator
+    from ..pipeline import animate_face, load_face_animator, write_face_export
 
     _, weights = animate_face(project, fps, load_face_animator(device=device))
-    if kind == "arkit-csv":
-        face_exports.export_arkit_csv(weights, fps, output)
-    elif kind == "arkit-json":
-        face_exports.export_arkit_json(weights, fps, output, track_path=Path(project.audio.path).stem)
-    elif kind == "glb":
-        face_glb.export_glb(character if character is not None else load_face_rig(), weights, fps, output)
-    elif kind == "pc2":
-        face_exports.export_pc2(character if character is not None else load_face_rig(), weights, fps, output)
-    else:
-        mouth_cues.export_mouth_cues(weights, fps, output, sound_file=project.audio.path)
+    write_face_export(kind, project, weights, fps, output, character)

@@ -28,20 +28,9 @@ from ..errors import ParameterError
 from .atomic import atomic_binary_file
 from .face_arkit import ARKIT_INDEX, check_fps, check_weights
 from .face_rig import FaceRig
+from .mesh_normals import vertex_normals
 
 GLTF_METRES_PER_RIG_UNIT = {"cm": 0.01, "mm": 0.001, "m": 1.0}
-
-
-def vertex_normals(positions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals (a vertex on no triangle gets +Z)."""
-    corners = positions[triangles]
-    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    normals = np.zeros_like(positions)
-    for k in range(3):
-        np.add.at(normals, triangles[:, k], face_normals)
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    normals = np.where(length > 0, normals / np.maximum(length, 1e-20), np.array([0.0, 0.0, 1.0], np.float32))
-    return normals.astype(np.float32)
 
 
 class _BinaryBuilder:

@@ -27,7 +27,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from .face_view import FaceView, mesh_colors
-from .worker import CancellableWorker, cached_model
+from .worker import CancellableWorker, cached_model, model_lock
 
 LOCAL_SECONDS = 0.5  # network frames read on each side of an edited frame
 TRACK_DELAY_MS = 120  # a slider drag re-makes the whole track once it pauses this long
@@ -36,11 +36,12 @@ TRACK_DELAY_MS = 120  # a slider drag re-makes the whole track once it pauses th
 def bundled_face_animator():
     """The bundled face network on the accurate emotion model's encoder (shared with the
     analysis when it uses that model)."""
-    from emotrack.ml.face.animate import FaceAnimator, default_face_model_dir
-    from emotrack.ml.face.modeling import load_face_net
+    with model_lock:  # the analysis worker may be importing transformers right now
+        from emotrack.ml.face.animate import FaceAnimator, default_face_model_dir
+        from emotrack.ml.face.modeling import load_face_net
 
-    encoder_model = cached_model("accurate")
-    return FaceAnimator(load_face_net(default_face_model_dir(), device=str(encoder_model.device)), encoder_model)
+        encoder_model = cached_model("accurate")
+        return FaceAnimator(load_face_net(default_face_model_dir(), device=str(encoder_model.device)), encoder_model)
 
 
 class FaceFeaturesWorker(CancellableWorker):
@@ -263,7 +264,7 @@ class FacePreview(QObject):
     # ------------------------------------------------------------------ plumbing
     def _connect(self, project, on: bool) -> None:
         events = project.events
-        signals = [events.keyframes, events.heuristics, events.fps]
+        signals = [events.keyframes, events.heuristics, events.fps, events.face_controls]
         for signal in signals:
             (signal.connect if on else signal.disconnect)(self.edited)
 

@@ -52,6 +52,11 @@ EXPORT_KINDS = {
     "Curves (CSV, one row per frame)": ("curves_csv", ".csv"),
     "Curves (JSON, one entry per frame)": ("curves_json", ".json"),
     "Keyframes (JSON)": ("keyframes_json", ".json"),
+    "Face: ARKit curves (Live Link Face CSV)": ("arkit-csv", ".arkit.csv"),
+    "Face: ARKit curves (Audio2Face JSON)": ("arkit-json", ".arkit.json"),
+    "Face: animated mesh (glTF binary, .glb)": ("glb", ".glb"),
+    "Face: vertex cache (PC2)": ("pc2", ".pc2"),
+    "Face: mouth cues (Rhubarb TSV)": ("mouth-cues", ".mouth.tsv"),
 }
 
 
@@ -136,6 +141,12 @@ class MainWindow(QMainWindow):
         }
         self.face = FaceDocks(self, face_loader)
         self.docks["face"] = self.face.dock
+        self.docks["face_controls"] = self.face.controls_dock
+        self.tabifyDockWidget(self.docks["controls"], self.face.controls_dock)
+        self.tabifyDockWidget(self.docks["inspector"], self.docks["history"])
+        self.splitDockWidget(self.face.dock, self.docks["inspector"], Qt.Vertical)
+        self.docks["controls"].raise_()
+        self.docks["inspector"].raise_()
 
         self.player = player or Player(parent=self)
         self.player.positionChanged.connect(self._on_position)
@@ -455,11 +466,15 @@ class MainWindow(QMainWindow):
         from emotrack.core import exports
 
         project = self.project
-        write = {
+        curves = {
             "curves_csv": lambda: exports.export_curves_csv(project, path, fps),
             "curves_json": lambda: exports.export_curves_json(project, path, fps),
             "keyframes_json": lambda: exports.export_keyframes_json(project, path, fps),
-        }[kind]
+        }
+        write = curves[kind] if kind in curves else self.face.export_writer(kind, path, fps)
+        if write is None:
+            self.show_error("The face is still listening to the clip; export it again in a moment.")
+            return False
         worker = ExportWorker(write, self)
         busy = QProgressDialog(f"Exporting {Path(path).name}…", None, 0, 0, self)
         busy.setWindowTitle("Export")

@@ -19,7 +19,9 @@ from emotrack.core.commands import KEEP_MODEL
 from emotrack.core.settings import AnalysisSettings
 
 _model_cache: dict[str, Any] = {}
-_model_lock = threading.Lock()
+# Re-entrant: the face's loader holds it around its own imports and the encoder model's
+# load. transformers' lazy module is not safe to import from two threads at once.
+model_lock = threading.RLock()
 
 
 def cached_model(model_dir: str | None):
@@ -30,7 +32,7 @@ def cached_model(model_dir: str | None):
     # By folder, so "accurate", None (the default) and the folder's path share one model:
     # the face preview then listens with the very encoder (and encoded chunks) of the analysis.
     key = str(emotion_model_dir(model_dir))
-    with _model_lock:
+    with model_lock:
         if key not in _model_cache:
             _model_cache[key] = load_emotion_model(model_dir)
         return _model_cache[key]
@@ -163,12 +165,8 @@ def quality_model_available(model_dir) -> bool:
 def cached_quality_estimator(model_dir: str | None):
     from emotrack.pipeline import load_quality_estimator  # torch loads here
 
-    from emotrack.resources import emotion_model_dir
-
-    # By folder, so "accurate", None (the default) and the folder's path share one model:
-    # the face preview then listens with the very encoder (and encoded chunks) of the analysis.
-    key = str(emotion_model_dir(model_dir))
-    with _model_lock:
+    key = str(model_dir or "")
+    with model_lock:
         if key not in _quality_cache:
             _quality_cache[key] = load_quality_estimator(model_dir)
         return _quality_cache[key]
@@ -223,12 +221,8 @@ def enhanced_clip(clip, model_dir: str | None):
 
     from emotrack.ml.quality.enhancement import SpeechEnhancer
 
-    from emotrack.resources import emotion_model_dir
-
-    # By folder, so "accurate", None (the default) and the folder's path share one model:
-    # the face preview then listens with the very encoder (and encoded chunks) of the analysis.
-    key = str(emotion_model_dir(model_dir))
-    with _model_lock:
+    key = str(model_dir or "")
+    with model_lock:
         if key not in _enhancer_cache:
             _enhancer_cache[key] = SpeechEnhancer.from_pretrained(model_dir)
         enhancer = _enhancer_cache[key]
