@@ -274,7 +274,7 @@ def _parse_project_json(text: str, name: str) -> Any:
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         if error.pos >= len(text.rstrip()) or error.msg.startswith("Unterminated string"):
-            raise ProjectError(f"{name}: the file ends early (truncated?) at {where}; "
+            raise ProjectError(f"{name}: the file ends early (truncated?) at {where} of its JSON; "
                                "it may be half-written") from None
         raise ProjectError(f"{name} is not valid JSON ({where}: {error.msg})") from None
     except RecursionError:
