@@ -214,7 +214,14 @@ def load_project(path: str | Path) -> Project:
     try:
         return project_from_dict(data, base_dir=path.parent)
     except ProjectError as error:
-        raise ProjectError(f"{path.name}: {error}") from error
+        raise ProjectError(_one_line(f"{path.name}: {error}")) from error
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """Messages quote keys and values from the file, which may hold newlines, control
+    characters or a megabyte of text; the user gets one readable line."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_project_text(path: Path) -> str:
