@@ -11,6 +11,7 @@ import math
 import os
 import re
 
+import jsonschema
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -148,3 +149,20 @@ def test_flipped_or_inserted_bytes_never_crash(saved, data):
             raw[at:at] = data.draw(st.sampled_from([b"\x00", b"\xef\xbb\xbf", b"[", b"{", b"}", b"]", b",",
                                                    b'"', b"\\", b"\xff", b"\n"]))
     _assert_loads_sanely_or_refuses(path, bytes(raw))
+
+
+KEYFRAME_LIKE = st.fixed_dictionaries(
+    {"time": JSON_VALUES | st.floats(0, 100_000), "values": st.dictionaries(st.sampled_from(["anger", "joy", "x"]),
+                                                                      JSON_VALUES | st.floats(-1, 2), max_size=3)},
+    optional={"inferred": JSON_VALUES, "locked": JSON_VALUES, "source": st.sampled_from(["inferred", "edited", "x"]),
+              "low_confidence": JSON_VALUES | st.booleans(), "other": JSON_VALUES},
+)
+
+
+@FUZZ
+@given(item=KEYFRAME_LIKE)
+def test_the_quick_keyframe_check_never_passes_what_the_schema_refuses(item):
+    from emotrack.core import project_file
+    if project_file._plain_keyframe(item):  # noqa: SLF001 - the fast path must agree with the schema
+        schema = project_file.SCHEMA["properties"]["keyframes"]["items"]
+        assert not list(jsonschema.Draft202012Validator(schema).iter_errors(item))

@@ -197,3 +197,47 @@ def test_a_project_without_audio_still_bounds_times(tmp_path):
     data["keyframes"] = [{"time": 3.0, "values": {"neutral": 1.0}}]
     path.write_text(json.dumps(data))
     assert load_project(path).keyframes[0].time == 3.0
+
+
+def _many_keys(saved, n):
+    path, text = saved
+    data = json.loads(text)
+    data["audio"]["duration"] = float(n)
+    data["keyframes"] = [{"time": float(i), "values": {"anger": 0.25, "neutral": 0.75}} for i in range(n)]
+    return path, data
+
+
+def test_plain_keyframes_skip_the_slow_per_item_schema_check(saved, monkeypatch):
+    path, data = _many_keys(saved, 2_000)
+    path.write_text(json.dumps(data))
+    built = []
+    real = project_file.jsonschema.Draft202012Validator
+    monkeypatch.setattr(project_file.jsonschema, "Draft202012Validator", lambda schema: built.append(1) or real(schema))
+    assert len(load_project(path).keyframes) == 2_000
+    assert len(built) == 1  # the document without its big arrays, once
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"time": 5.0, "values": {"anger": True}}, r"keyframes/1999/values/anger: must be a number, got True"),
+    ({"time": 5.0, "values": {"anger": 0.5}, "locked": "yes"}, r"keyframes/1999/locked: must be true or false"),
+    ({"time": 5.0, "values": {"anger": 0.5}, "source": "guess"}, r"keyframes/1999/source: must be one of"),
+])
+def test_a_bad_keyframe_among_many_is_still_named(saved, bad, words):
+    path, data = _many_keys(saved, 2_000)
+    data["keyframes"][1999] = bad
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match=words):
+        load_project(path)
+
+
+def test_items_the_quick_check_doubts_but_the_schema_accepts_still_load(saved):
+    path, text = saved
+    data = json.loads(text)
+    data["windows"]["starts"] = [float(s) for s in data["windows"]["starts"]]  # 7200.0 is an integer to JSON
+    data["keyframes"][0]["extra"] = "kept for a newer Emotrack"
+    path.write_text(json.dumps(data))
+    assert load_project(path).windows.starts.dtype == np.int64
+    data["windows"]["starts"][-1] = 7200.5
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match=rf"windows/starts/{len(data['windows']['starts']) - 1}: must be a whole"):
+        load_project(path)

@@ -345,11 +345,79 @@ def _settings(cls: type, data: dict[str, Any], key: str):
         raise ProjectError(f"{key}: {error}") from error
 
 
-def _validate_schema(data: Any) -> None:
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data))
+def _validate_schema(data: dict[str, Any]) -> None:
+    """Validate against :data:`SCHEMA`. jsonschema takes ~10 µs per number and ~150 µs per
+    keyframe, minutes for a project near the limits, so the big arrays' items are first
+    checked by a quick exact test: only the rest of the document, and the first item
+    that fails the quick test, go through jsonschema (which then names the problem)."""
+    shallow = dict(data)
+    suspects: list[tuple[tuple, Any, dict]] = []
+    for path, plain in _BIG_ARRAYS:
+        parent = shallow if len(path) == 1 else shallow.get(path[0])
+        if not isinstance(parent, dict) or not isinstance(parent.get(path[-1]), list):
+            continue  # missing or of the wrong type: the schema says so
+        array, schema = parent[path[-1]], _subschema(path)
+        if len(array) > schema["maxItems"]:
+            raise ProjectError(f"{'/'.join(path)}: has {len(array):,} entries; at most "
+                               f"{schema['maxItems']:,} are allowed")
+        # Every item the quick test rejects goes to jsonschema: the test is exact only
+        # one way (5.0 is a valid window start to the schema, not to the quick test).
+        suspects += [((*path, i), item, schema["items"]) for i, item in enumerate(array) if not plain(item)]
+        if len(path) == 1:
+            shallow[path[0]] = []
+        else:
+            shallow[path[0]] = {**parent, path[-1]: []}
+    _raise_first_error(data=shallow, schema=SCHEMA, prefix=())
+    for prefix, item, schema in suspects:
+        _raise_first_error(item, schema, prefix)
+
+
+def _raise_first_error(data: Any, schema: dict, prefix: tuple) -> None:
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "project"
+        where = "/".join(str(p) for p in (*prefix, *error.absolute_path)) or "project"
         raise ProjectError(f"{where}: {_describe(error)}")
+
+
+def _subschema(path: tuple[str, ...]) -> dict:
+    schema = SCHEMA
+    for key in path:
+        schema = schema["properties"][key]
+    return schema
+
+
+def _is_number(value: Any, low: float, high: float) -> bool:
+    # type() rather than isinstance: True is an int to Python but not a number to JSON.
+    return type(value) in (int, float) and low <= value <= high
+
+
+def _plain_values(values: Any) -> bool:
+    return type(values) is dict and all(_is_number(v, 0, 1) for v in values.values())
+
+
+_KEYFRAME_DEFAULTS = {"locked": False, "low_confidence": False, "source": "inferred", "inferred": None}
+
+
+def _plain_keyframe(k: Any) -> bool:
+    """True only for a keyframe that certainly passes the schema's keyframe rules; any
+    key this does not know sends the keyframe to jsonschema."""
+    if type(k) is not dict or not k.keys() <= {"time", "values", *_KEYFRAME_DEFAULTS}:
+        return False
+    get = lambda key: k.get(key, _KEYFRAME_DEFAULTS.get(key))  # noqa: E731
+    return (_is_number(get("time"), 0, MAX_DURATION_SECONDS) and _plain_values(get("values"))
+            and (get("inferred") is None or _plain_values(get("inferred")))
+            and type(get("locked")) is bool and type(get("low_confidence")) is bool
+            and get("source") in ("inferred", "edited"))
+
+
+_BIG_ARRAYS = (
+    (("keyframes",), _plain_keyframe),
+    (("windows", "starts"), lambda start: type(start) is int and 0 <= start <= MAX_SAMPLES),
+    (("windows", "probabilities"), lambda row: type(row) is list and all(_is_number(p, 0, 1) for p in row)),
+    (("quality", "frame_scores"), lambda score: _is_number(score, -1, 1)),
+    (("voiced",), lambda span: type(span) is list and len(span) == 2
+     and all(_is_number(t, 0, MAX_DURATION_SECONDS) for t in span)),
+)
 
 
 _TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "text", "boolean": "true or false",
