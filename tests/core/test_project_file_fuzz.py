@@ -28,7 +28,8 @@ from emotrack.errors import EmotrackError
 
 SR = 16_000
 # EMOTRACK_FUZZ_EXAMPLES=5000 runs a longer search than the suite's few seconds.
-FUZZ = settings(max_examples=int(os.environ.get("EMOTRACK_FUZZ_EXAMPLES", "200")), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=int(os.environ.get("EMOTRACK_FUZZ_EXAMPLES", "200")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")

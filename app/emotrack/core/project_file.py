@@ -2,7 +2,10 @@
 
 Saving is atomic (:mod:`.atomic`): a crash mid-save leaves the previous project intact. Loading checks
 the JSON against a schema and reports the first problem with its location, e.g.
-``keyframes/3/time: 'abc' is not of type 'number'``.
+``keyframes/3/time: must be a number, got 'abc'``. A file that is not a project at all
+(empty, truncated, not UTF-8, nested thousands deep, over 512 MB, a folder or a pipe),
+non-finite numbers (NaN, Infinity, 1e400) and values outside the limits below (times past
+the clip, more than a million keyframes) are refused with one sentence, never a traceback.
 """
 
 from __future__ import annotations
@@ -48,7 +51,6 @@ TIME_TOLERANCE = 0.1
 # Integers with more digits than this are corrupt (10**400 would overflow every float).
 _MAX_INT_DIGITS = 18
 
-_NUMBER_LIST = {"type": "array", "items": {"type": "number"}}
 _EMOTION_VALUES = {"type": "object",
                    "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}}
 _EMOTION_VALUES_OR_NULL = {**_EMOTION_VALUES, "type": ["object", "null"]}
