@@ -568,3 +568,29 @@ def test_an_undecodable_mp3_is_one_error_and_no_chatter(tmp_path, capfd):
     with pytest.raises(AudioError, match="junk.mp3"):
         load_audio(path)
     assert capfd.readouterr().err == ""
+
+
+def test_concurrent_decodes_leave_stderr_working(tmp_path, capfd):
+    from concurrent.futures import ThreadPoolExecutor
+
+    damaged = _damaged_mp3(tmp_path / "damaged.mp3")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with ThreadPoolExecutor(4) as pool:
+            clips = list(pool.map(load_audio, [damaged] * 8))
+    assert all(len(clip.samples) > 0 for clip in clips)
+    capfd.readouterr()
+    os.write(2, b"still here\n")
+    assert capfd.readouterr().err == "still here\n"
+
+
+def test_decoding_works_where_stderr_cannot_be_captured(tmp_path, monkeypatch):
+    import tempfile as tempfile_module
+
+    def no_temp_folder(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile_module, "TemporaryFile", no_temp_folder)
+    path = tmp_path / "clean.flac"
+    sf.write(path, (0.3 * np.sin(np.arange(16_000) * 0.05)).astype(np.float32), 16_000)
+    assert len(load_audio(path).samples) == 16_000

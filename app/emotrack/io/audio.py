@@ -14,6 +14,7 @@ import os
 import stat
 import sys
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,6 +130,9 @@ def load_audio(
     return _to_clip(path, data, rate, channel, target_rate)
 
 
+_STDERR_CAPTURE = threading.Lock()
+
+
 @contextlib.contextmanager
 def _native_stderr_captured():
     """Collect what the C decoders write straight to file descriptor 2 (libmpg123 inside
@@ -137,25 +141,42 @@ def _native_stderr_captured():
     once the block ends. While it runs, anything else written to fd 2 is captured too, so
     only native decoding goes inside (no Python warnings: see ``notes`` in :func:`_decode`)."""
     lines: list[str] = []
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):  # no fd 2 (a GUI launcher) or no sys.stderr
-        saved = None
-    if saved is None:
+    # fd 2 is one per process: two threads redirecting it at once could restore each
+    # other's sink and lose stderr for good, so a second concurrent decode goes
+    # uncaptured (its chatter lands in the first one's sink).
+    if not _STDERR_CAPTURE.acquire(blocking=False):
         yield lines
         return
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
+    try:
+        sink = _stderr_sink()
+        if sink is None:
             yield lines
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            # Bounded: a long damaged file can log a line per frame.
-            text = sink.read(64 * 1024).decode("utf-8", "replace")
-            lines.extend(line.strip() for line in text.splitlines() if line.strip())
+            return
+        saved = os.dup(2)
+        with sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield lines
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                # Bounded: a long damaged file can log a line per frame.
+                text = sink.read(64 * 1024).decode("utf-8", "replace")
+                lines.extend(line.strip() for line in text.splitlines() if line.strip())
+    finally:
+        _STDERR_CAPTURE.release()
+
+
+def _stderr_sink():
+    """A temporary file to catch fd 2 in, or None where capturing is impossible (no fd 2
+    under a GUI launcher, no sys.stderr, no writable temp folder): then decode uncaptured."""
+    try:
+        sys.stderr.flush()
+        os.fstat(2)
+        return tempfile.TemporaryFile()
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _warn_damaged(path: Path, notes: list[str], chatter: list[str]) -> None:
