@@ -167,3 +167,16 @@ def test_the_quick_keyframe_check_never_passes_what_the_schema_refuses(item):
     if project_file._plain_keyframe(item):  # noqa: SLF001 - the fast path must agree with the schema
         schema = project_file.SCHEMA["properties"]["keyframes"]["items"]
         assert not list(jsonschema.Draft202012Validator(schema).iter_errors(item))
+
+
+def test_the_long_fuzz_script_runs_and_reports(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "fuzz_project_file.py"), "--per-family", "30", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root / "app")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "total: 150 inputs, 0 failures" in result.stdout
