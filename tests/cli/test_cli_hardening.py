@@ -14,7 +14,7 @@ import soundfile as sf
 
 from emotrack.cli import classify as classify_cli
 from emotrack.cli import quality as quality_cli
-from emotrack.cli.json_lines import json_line
+from emotrack.json_lines import json_line
 from emotrack.cli.main import main
 from emotrack.core.atomic import write_json_atomic
 from emotrack.core.document import Project
@@ -137,3 +137,9 @@ def test_export_of_a_hostile_project_is_one_error_line(tmp_path, capsys, text, w
     assert code == 2 and "Traceback" not in err
     assert err.strip().splitlines() == [err.strip()] and words in err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_learning_logs_are_strict_json_even_when_the_loss_diverges():
+    # learn-from-corrections prints one JSON line per stage; a diverged loss is NaN.
+    data = strict_json(json_line({"stage": "training", "epoch": 1, "epochs": 4, "loss": round(float("nan"), 4)}))
+    assert data["loss"] is None and data["note"] == "not a finite number, written as null: loss"

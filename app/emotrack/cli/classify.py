@@ -15,7 +15,7 @@ from ..errors import EmotrackError
 from ..io.audio import load_audio
 from ..pipeline import classify_clip, load_emotion_model
 from . import options
-from .json_lines import json_line
+from ..json_lines import json_line
 
 
 def register(subparsers) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emotrack.cli.json_lines import json_line
+from emotrack.json_lines import json_line
 from emotrack.core.quality_regions import flag_regions
 from emotrack.errors import ParameterError
 

@@ -1,4 +1,4 @@
-"""JSON lines for the commands that print results (classify, quality).
+"""JSON lines for what the commands print (classify, quality, learning from corrections).
 
 ``json.dumps`` writes NaN and Infinity by default, which no strict JSON reader accepts,
 so one bad number would break a whole pipeline's parse. Non-finite numbers become
