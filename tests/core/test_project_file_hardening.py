@@ -80,6 +80,9 @@ def _set(where, **fields):
     (lambda d: d["labels"].pop(), r"labels: has 5 entries; at least 6 are needed"),
     # Other fields.
     (_set(lambda d: d["audio"], colour="red"), r"audio: unknown key\(s\) colour"),
+    (_set(lambda d: d["heuristics"], strengths={"anger": "abc"}), r"heuristics/strengths/anger: must be a number"),
+    (_set(lambda d: d["heuristics"], strengths=[1, 1, None]), r"heuristics/strengths/2: must be a number, got None"),
+    (_set(lambda d: d["heuristics"], strengths=[1, 1]), r"heuristics: strengths needs 6 values, got 2"),
     (_set(lambda d: d["audio"], path="voice\0.wav"), r"audio/path: contains a NUL character"),
     (lambda d: d.update(voiced=[[3.0, 1.0]]), r"voiced/0: a span must run forward within the clip"),
     (lambda d: d.update(voiced=[[0.0, 1e6]]), r"voiced/0/1: must be <= 86400"),

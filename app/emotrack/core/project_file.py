@@ -86,7 +86,10 @@ SCHEMA: dict[str, Any] = {
         "labels": {"type": "array", "items": {"type": "string", "maxLength": 100}, "minItems": len(EMOTIONS),
                    "maxItems": MAX_LABELS, "uniqueItems": True},
         "analysis": {"type": "object", "additionalProperties": _SETTING},
-        "heuristics": {"type": "object", "additionalProperties": _SETTING},
+        "heuristics": {"type": "object", "additionalProperties": _SETTING, "properties": {
+            # One strength per emotion: a list, or an object by emotion name.
+            "strengths": {"type": ["array", "object"], "items": {"type": "number"}, "maxItems": 100,
+                          "additionalProperties": {"type": "number"}}}},
         "windows": {
             "type": ["object", "null"],
             "required": ["starts", "window", "hop", "n_samples", "sample_rate", "probabilities"],
