@@ -306,6 +306,9 @@ def _check_version(data: Any) -> None:
 
 
 def project_from_dict(data: Any, base_dir: Path | None = None) -> Project:
+    """A project from ``data`` as :func:`load_project` parses it: its JSON reader turns
+    NaN, Infinity and oversized numbers into markers the schema refuses, which a dict
+    built in Python (holding float('nan')) does not have."""
     try:
         return _project_from_dict(data, base_dir)
     except RecursionError:  # a pathologically nested value that the parser still took
