@@ -356,8 +356,8 @@ def _settings(cls: type, data: dict[str, Any], key: str):
 def _validate_schema(data: dict[str, Any]) -> None:
     """Validate against :data:`SCHEMA`. jsonschema takes ~10 µs per number and ~150 µs per
     keyframe, minutes for a project near the limits, so the big arrays' items are first
-    checked by a quick exact test: only the rest of the document, and the first item
-    that fails the quick test, go through jsonschema (which then names the problem)."""
+    checked by a quick test that passes only valid items: only the rest of the document
+    and the items it doubts go through jsonschema (which then names the problem)."""
     shallow = dict(data)
     suspects: list[tuple[tuple, Any, dict]] = []
     for path, plain in _BIG_ARRAYS:
