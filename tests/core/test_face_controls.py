@@ -270,7 +270,7 @@ def test_files_from_before_face_controls_load_with_defaults(project, tmp_path):
     ({"blink_rate": 90}, "face/blink_rate must be between 0 and 60"),
     ({"seed": 1.5}, "face/seed must be a whole number"),
     ({"mouth": 1}, "face/mouth: not a face control"),
-    ({"tongue_strength": "lots"}, "face/tongue_strength: 'lots' is not of type 'number'"),
+    ({"tongue_strength": "lots"}, "face/tongue_strength: must be a number, got 'lots'"),
 ])
 def test_bad_face_controls_in_a_file_are_named(project, tmp_path, face, words):
     path = save_project(project, tmp_path / "bad.emotrack")

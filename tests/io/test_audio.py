@@ -21,6 +21,7 @@ from emotrack.errors import AudioError, EmotrackError, ParameterError
 from emotrack.io.audio import (
     MIN_CLIP_SECONDS,
     AudioClip,
+    DamagedAudioWarning,
     RawFormat,
     SilentAudioWarning,
     load_audio,
@@ -521,3 +522,75 @@ def test_save_audio_keeps_the_mode_of_the_file_it_replaces(tmp_path):
     save_audio(path, two_tones(16_000, 1)[:, 0], 16_000)
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]  # no temp file left
+
+
+def _damaged_mp3(path: Path) -> Path:
+    """An MP3 with bytes overwritten past its first frames: libmpg123 resyncs and prints
+    "Note: Illegal Audio-MPEG-Header ..." straight to file descriptor 2."""
+    clean = path.with_name("clean.mp3")
+    sf.write(clean, (0.3 * np.sin(np.arange(32_000) * 0.05)).astype(np.float32), 16_000, format="MP3")
+    data = bytearray(clean.read_bytes())
+    rng = np.random.default_rng(1)
+    for i in range(len(data) // 8, len(data), 97):
+        data[i] = int(rng.integers(256))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_decoder_chatter_becomes_one_warning_not_raw_stderr(tmp_path, capfd):
+    path = _damaged_mp3(tmp_path / "damaged.mp3")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clip = load_audio(path)
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")  # nothing from libmpg123 or FFmpeg reached the terminal
+    assert len(clip.samples) > 0
+    damaged = [w for w in caught if issubclass(w.category, DamagedAudioWarning)]
+    assert len(damaged) == 1
+    message = str(damaged[0].message)
+    assert message.startswith("damaged.mp3: the decoder reported damaged or odd data")
+    assert "message(s), first: " in message and "\n" not in message and len(message) < 250
+
+
+def test_a_clean_decode_warns_nothing_and_restores_stderr(tmp_path, capfd):
+    path = tmp_path / "clean.flac"
+    sf.write(path, (0.3 * np.sin(np.arange(16_000) * 0.05)).astype(np.float32), 16_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        load_audio(path)
+    os.write(2, b"after\n")  # fd 2 is the terminal again
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_an_undecodable_mp3_is_one_error_and_no_chatter(tmp_path, capfd):
+    path = tmp_path / "junk.mp3"
+    path.write_bytes(b"ID3" + np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    with pytest.raises(AudioError, match="junk.mp3"):
+        load_audio(path)
+    assert capfd.readouterr().err == ""
+
+
+def test_concurrent_decodes_leave_stderr_working(tmp_path, capfd):
+    from concurrent.futures import ThreadPoolExecutor
+
+    damaged = _damaged_mp3(tmp_path / "damaged.mp3")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with ThreadPoolExecutor(4) as pool:
+            clips = list(pool.map(load_audio, [damaged] * 8))
+    assert all(len(clip.samples) > 0 for clip in clips)
+    capfd.readouterr()
+    os.write(2, b"still here\n")
+    assert capfd.readouterr().err == "still here\n"
+
+
+def test_decoding_works_where_stderr_cannot_be_captured(tmp_path, monkeypatch):
+    import tempfile as tempfile_module
+
+    def no_temp_folder(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile_module, "TemporaryFile", no_temp_folder)
+    path = tmp_path / "clean.flac"
+    sf.write(path, (0.3 * np.sin(np.arange(16_000) * 0.05)).astype(np.float32), 16_000)
+    assert len(load_audio(path).samples) == 16_000

@@ -9,13 +9,13 @@ file does not stop a batch.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..errors import EmotrackError
 from ..io.audio import load_audio
 from ..pipeline import classify_clip, load_emotion_model
 from . import options
+from ..json_lines import json_line
 
 
 def register(subparsers) -> None:
@@ -47,5 +47,5 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         except EmotrackError as error:
             print(f"emotrack: error: {error}", file=sys.stderr)
             record, status = {"path": path, "error": str(error)}, 2
-        print(json.dumps(record), flush=True)
+        print(json_line(record), flush=True)
     return status

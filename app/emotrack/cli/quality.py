@@ -1,7 +1,8 @@
 """``emotrack quality AUDIO... [--threshold T] [--model DIR]``: reference-free quality.
 
 Prints one JSON object per file and line:
-``{"path": ..., "vqscore": ..., "flagged_seconds": [[start, end], ...]}``.
+``{"path": ..., "vqscore": ..., "flagged_seconds": [[start, end], ...]}``; a score that
+is not finite is written as ``null`` with a ``"note"`` (strict JSON, never NaN).
 VQScore is the mean cosine between each frame's encoding and its nearest clean-speech
 code (higher = cleaner); flagged regions are where the smoothed per-frame score falls
 below the threshold (the model's calibrated ``flag_threshold`` unless ``--threshold``).
@@ -10,12 +11,12 @@ below the threshold (the model's calibrated ``flag_threshold`` unless ``--thresh
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from emotrack.json_lines import json_line
 from emotrack.core.quality_regions import flag_regions
 from emotrack.errors import ParameterError
 
@@ -61,6 +62,6 @@ def run(args: argparse.Namespace, rest: list[str] | None = None) -> int:
                  else args.threshold)
     for path in args.audio:
         clip = load_audio(path)
-        print(json.dumps(quality_record(path, clip.samples, estimator, threshold)))
+        print(json_line(quality_record(path, clip.samples, estimator, threshold)))
         sys.stdout.flush()
     return 0

@@ -145,7 +145,15 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:
-    return write_text_atomic(path, json.dumps(data, indent=1))
+    """Strict JSON only: NaN or Infinity would write a file that no JSON reader (not even
+    Emotrack's project loader) accepts, so such data is refused before the old file is
+    touched."""
+    try:
+        text = json.dumps(data, indent=1, allow_nan=False)
+    except ValueError:
+        raise OutputError(f"{path} was not written: the data holds a number that is not finite "
+                          "(NaN or infinity), which JSON cannot store; the previous file is kept") from None
+    return write_text_atomic(path, text)
 
 
 @contextmanager

@@ -7,10 +7,14 @@ Headerless raw PCM is read when the caller says how it is laid out. soxr resampl
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
 import stat
+import sys
+import tempfile
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +52,10 @@ _SAMPLE_BYTES = {"s8": 1, "u8": 1, "s16": 2, "s24": 3, "s32": 4, "f32": 4, "f64"
 
 class SilentAudioWarning(UserWarning):
     """The clip decoded fine but holds (almost) no signal."""
+
+
+class DamagedAudioWarning(UserWarning):
+    """The clip decoded, but the decoder skipped or repaired damaged data on the way."""
 
 
 @dataclass(frozen=True)
@@ -115,8 +123,71 @@ def load_audio(
     if raw is not None:
         data, rate = _read_raw(path, raw)
     else:
-        data, rate = _decode(path)
+        notes: list[str] = []
+        with _native_stderr_captured() as chatter:
+            data, rate = _decode(path, notes)
+        _warn_damaged(path, notes, chatter)
     return _to_clip(path, data, rate, channel, target_rate)
+
+
+_STDERR_CAPTURE = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_stderr_captured():
+    """Collect what the C decoders write straight to file descriptor 2 (libmpg123 inside
+    libsndfile prints "Note: Illegal Audio-MPEG-Header ..." for every damaged frame), so
+    that a command's stderr stays one line. Yields a list that holds the captured lines
+    once the block ends. While it runs, anything else written to fd 2 is captured too, so
+    only native decoding goes inside (no Python warnings: see ``notes`` in :func:`_decode`)."""
+    lines: list[str] = []
+    # fd 2 is one per process: two threads redirecting it at once could restore each
+    # other's sink and lose stderr for good, so a second concurrent decode goes
+    # uncaptured (its chatter lands in the first one's sink).
+    if not _STDERR_CAPTURE.acquire(blocking=False):
+        yield lines
+        return
+    try:
+        sink = _stderr_sink()
+        if sink is None:
+            yield lines
+            return
+        saved = os.dup(2)
+        with sink:
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield lines
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                # Bounded: a long damaged file can log a line per frame.
+                text = sink.read(64 * 1024).decode("utf-8", "replace")
+                lines.extend(line.strip() for line in text.splitlines() if line.strip())
+    finally:
+        _STDERR_CAPTURE.release()
+
+
+def _stderr_sink():
+    """A temporary file to catch fd 2 in, or None where capturing is impossible (no fd 2
+    under a GUI launcher, no sys.stderr, no writable temp folder): then decode uncaptured."""
+    try:
+        sys.stderr.flush()
+        os.fstat(2)
+        return tempfile.TemporaryFile()
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _warn_damaged(path: Path, notes: list[str], chatter: list[str]) -> None:
+    """One warning line for what the decoders reported, instead of their raw output."""
+    if chatter:
+        first = chatter[0].split("] ", 1)[-1]  # drop libmpg123's "[src/file.c:func():line] "
+        first = first if len(first) <= 80 else first[:77] + "..."
+        notes.append(f"the decoder reported damaged or odd data ({len(chatter)} message(s), first: "
+                     f"{first!r}); the audio may have gaps or glitches")
+    for note in notes:
+        warnings.warn(f"{path.name}: {note}", DamagedAudioWarning, stacklevel=3)
 
 
 def _check_regular_file(path: Path) -> None:
@@ -167,11 +238,13 @@ def _read_raw(path: Path, raw: RawFormat) -> tuple[np.ndarray, int]:
     return data, rate
 
 
-def _decode(path: Path) -> tuple[np.ndarray, int]:
+def _decode(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
+    """Decode with libsndfile, else FFmpeg. Runs with fd 2 captured, so problems worth a
+    warning are appended to ``notes`` and warned about by the caller."""
     try:
         sound_file = sf.SoundFile(path)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError, AttributeError):
-        return _decode_with_pyav(path)  # not a libsndfile format (or a broken one): let FFmpeg try
+        return _decode_with_pyav(path, notes)  # not a libsndfile format (or a broken one): let FFmpeg try
     with sound_file:
         _check_header(path, sound_file.samplerate, sound_file.channels)
         try:
@@ -180,11 +253,16 @@ def _decode(path: Path) -> tuple[np.ndarray, int]:
             raise AudioError(f"{path.name}: the header states more audio than fits in memory") from None
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
             pass  # a header libsndfile knows but data it cannot decode: let FFmpeg try
-    return _decode_with_pyav(path)
+    return _decode_with_pyav(path, notes)
 
 
-def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
+def _decode_with_pyav(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
     import av  # imported lazily: most files never need FFmpeg
+    import av.logging
+
+    # FFmpeg's log goes nowhere (PyAV's default since 13, set here so that no other
+    # library's choice makes every decode print "[mp3float @ 0x...] ..." lines).
+    av.logging.set_level(None)
 
     try:
         container = av.open(str(path))
@@ -209,8 +287,8 @@ def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
                 chunks.append(out.to_ndarray().reshape(-1, channels))
         except av.error.FFmpegError as error:
             if not chunks:
-                raise AudioError(f"cannot decode {path.name}: {error}") from error
-            warnings.warn(f"{path.name}: decoding stopped early ({error}); using what was read")
+                raise AudioError(f"cannot decode {path.name}: {_ffmpeg_reason(error)}") from error
+            notes.append(f"decoding stopped early ({_ffmpeg_reason(error)}); using what was read")
         data = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
         expected = _stated_samples(stream, container, rate)
     # Trust the container's duration only when it is within codec padding of what was
@@ -220,6 +298,11 @@ def _decode_with_pyav(path: Path) -> tuple[np.ndarray, int]:
         # samples); what is left over is end padding, so trim (or pad) at the end.
         data = data[:expected] if len(data) > expected else np.pad(data, ((0, expected - len(data)), (0, 0)))
     return data, rate
+
+
+def _ffmpeg_reason(error: Exception) -> str:
+    """FFmpeg's reason without the errno number and function name PyAV adds."""
+    return getattr(error, "strerror", None) or str(error)
 
 
 # AAC: up to 2112 priming + 1023 padding samples; Vorbis blocks are at most 8192.

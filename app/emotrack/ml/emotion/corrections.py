@@ -46,6 +46,7 @@ from emotrack.core.corrections import REPORT_FILE, CorrectedKey, correction_targ
 from emotrack.core.document import Project
 from emotrack.core.project_file import load_project
 from emotrack.errors import AudioError, EmotrackError, ModelError, ParameterError, ProjectError
+from emotrack.json_lines import json_line
 from emotrack.ml.device import autocast
 from emotrack.ml.emotion.modeling import EmotionModel, cut_windows, normalise_windows
 from emotrack.resources import emotion_model_dir
@@ -337,13 +338,13 @@ def learn_from_corrections(
     n_parts = len(split.train) + len(split.held_out)
     train = window_set(split.train, split.train_end_sample, 0, n_parts)
     held_out = window_set(split.held_out, None, len(split.train), n_parts)
-    log(json.dumps({"stage": "features", "train_keys": train.n_keys, "train_windows": len(train.key),
+    log(json_line({"stage": "features", "train_keys": train.n_keys, "train_windows": len(train.key),
                     "held_out_keys": held_out.n_keys, "held_out_windows": len(held_out.key),
                     "split": split.description}))
 
     temperature = model.temperature
     before = (_key_accuracy(head, held_out, order, temperature), _key_accuracy(head, train, order, temperature))
-    log(json.dumps({"stage": "before", "held_out_accuracy": round(before[0], 4),
+    log(json_line({"stage": "before", "held_out_accuracy": round(before[0], 4),
                     "train_accuracy": round(before[1], 4)}))
     _fine_tune(head, train, order, temperature, options, progress, cancelled, log)
     after = (_key_accuracy(head, held_out, order, temperature), _key_accuracy(head, train, order, temperature))
@@ -362,7 +363,7 @@ def learn_from_corrections(
     if cancelled():
         raise LearningCancelled("learning cancelled")
     _save(model, base_path, out, report)
-    log(json.dumps({"stage": "saved", "out": str(out), "held_out_accuracy_before": round(before[0], 4),
+    log(json_line({"stage": "saved", "out": str(out), "held_out_accuracy_before": round(before[0], 4),
                     "held_out_accuracy_after": round(after[0], 4)}))
     return report
 
@@ -413,7 +414,7 @@ def _fine_tune(head: ClassificationHead, data: WindowSet, order: torch.Tensor, t
             loss.backward()
             optimizer.step()
             total += float(fit.detach()) * len(batch)
-        log(json.dumps({"stage": "training", "epoch": epoch + 1, "epochs": options.epochs,
+        log(json_line({"stage": "training", "epoch": epoch + 1, "epochs": options.epochs,
                         "loss": round(total / n, 4)}))
         if progress is not None:
             progress("training", epoch + 1, options.epochs)
