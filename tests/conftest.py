@@ -93,3 +93,24 @@ def tiny_whisper_model_dir(tmp_path_factory) -> Path:
     WhisperForAudioClassification(config).save_pretrained(directory)
     WhisperFeatureExtractor(feature_size=80, chunk_length=1).save_pretrained(directory)
     return directory
+
+
+@pytest.fixture(scope="session")
+def tiny_face_loader(tiny_whisper_model_dir):
+    """A ``FaceAnimator`` loader for the app: a random-init face network on the tiny
+    Whisper model, built once, so every window test runs the face preview in milliseconds."""
+    import functools
+
+    @functools.cache
+    def load():
+        import torch
+
+        from emotrack.ml.emotion.modeling import EmotionModel
+        from emotrack.ml.face.animate import FaceAnimator
+        from emotrack.ml.face.modeling import FaceNet, FaceNetConfig
+
+        torch.manual_seed(0)
+        net = FaceNet(FaceNetConfig(n_layers_in=3, width_in=16, d_model=16))
+        return FaceAnimator(net, EmotionModel.from_pretrained(tiny_whisper_model_dir, device="cpu"))
+
+    return load

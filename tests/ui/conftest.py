@@ -54,7 +54,7 @@ def streams() -> list[FakeStream]:
 
 
 @pytest.fixture
-def make_window(qtbot, tmp_path, tiny_emotion_model_dir, clock, streams):
+def make_window(qtbot, tmp_path, tiny_emotion_model_dir, tiny_face_loader, clock, streams):
     from emotrack.ui.main_window import MainWindow
     from emotrack.ui.playback import Player
 
@@ -67,6 +67,7 @@ def make_window(qtbot, tmp_path, tiny_emotion_model_dir, clock, streams):
         # Tests that want quality scores pass a tiny model; the bundled one would add an
         # undo step (and seconds) to every analysis.
         kwargs.setdefault("quality_model_dir", tmp_path / "no-quality-model")
+        kwargs.setdefault("face_loader", tiny_face_loader)
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
         window = MainWindow(settings=settings, recovery_dir=tmp_path / "recovery",
                             player=Player(stream_factory=factory, clock=clock),

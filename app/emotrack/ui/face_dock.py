@@ -140,7 +140,7 @@ class FaceDocks(QObject):
         self.character = character
         self.preview.set_mesh(character)
         report = format_report(character.report)
-        self.pane.mesh_label.setText(f"{character.name}: {report.splitlines()[0]}")
+        self.pane.mesh_label.setText(f"{path.name} ({character.name}): {report.splitlines()[0]}")
         self.pane.mesh_label.setToolTip(report)
         self.window.settings.setValue("dirs/character", str(path.parent))
         return True

@@ -18,7 +18,9 @@ import pyqtgraph.opengl as gl
 from OpenGL import GL
 from pyqtgraph.opengl import shaders
 from pyqtgraph.opengl.items.GLMeshItem import DirtyFlag
-from PySide6.QtGui import QColor, QImage, QVector3D
+import shiboken6
+from PySide6.QtGui import QColor, QImage, QOpenGLContext, QVector3D
+from PySide6.QtOpenGL import QOpenGLBuffer
 
 from emotrack.core.mesh_normals import VertexNormals
 
@@ -30,8 +32,7 @@ BACKGROUND = QColor(46, 48, 54)
 # Three-point lighting in eye space (the camera looks down -Z): a warm key from the upper
 # left, a cool fill from the right, a rim from behind and above, a little Blinn-Phong
 # sheen, and enough ambient light that the inside of the mouth is never black.
-_FACE_SHADER = shaders.ShaderProgram("emotrack-face", [
-    shaders.VertexShader("""
+_VERTEX_SHADER = """
         uniform mat4 u_mvp;
         uniform mat3 u_normal;
         attribute vec4 a_position;
@@ -44,8 +45,8 @@ _FACE_SHADER = shaders.ShaderProgram("emotrack-face", [
             v_color = a_color;
             gl_Position = u_mvp * a_position;
         }
-    """),
-    shaders.FragmentShader("""
+    """
+_FRAGMENT_SHADER = """
         #ifdef GL_ES
         precision mediump float;
         #endif
@@ -64,8 +65,13 @@ _FACE_SHADER = shaders.ShaderProgram("emotrack-face", [
             vec3 rgb = v_color.rgb * (0.28 + diffuse) * warm + vec3(sheen);
             gl_FragColor = vec4(min(rgb, vec3(1.0)), v_color.a);
         }
-    """),
-])
+    """
+
+
+def face_shader() -> shaders.ShaderProgram:
+    """A fresh program: GL programs belong to one context (every window's view has its
+    own, and a floated dock gets a new one), while pyqtgraph caches one per name."""
+    return shaders.ShaderProgram(None, [shaders.VertexShader(_VERTEX_SHADER), shaders.FragmentShader(_FRAGMENT_SHADER)])
 
 
 # Colours of the ICT rig's parts (linear-ish RGB, before lighting).
@@ -118,9 +124,10 @@ class DeformingMeshItem(gl.GLMeshItem):
     normals are replaced per frame, uploaded into the existing vertex buffers."""
 
     def __init__(self, triangles: np.ndarray, colors: np.ndarray, positions: np.ndarray) -> None:
-        super().__init__(smooth=True, computeNormals=False, shader=_FACE_SHADER, glOptions=_GL_OPTIONS)
+        super().__init__(smooth=True, computeNormals=False, glOptions=_GL_OPTIONS)
         self._normals = VertexNormals(triangles, len(positions))
         self._pending = DirtyFlag(0)
+        self._context_address = None  # the GL context our program and buffers live in
         self.faces = np.ascontiguousarray(triangles, dtype=np.uint32)
         self.colors = np.ascontiguousarray(colors, dtype=np.float32)
         self._pending |= DirtyFlag.FACES | DirtyFlag.COLOR
@@ -135,6 +142,18 @@ class DeformingMeshItem(gl.GLMeshItem):
         self.normals = self._normals(self.vertexes)
         self._pending |= DirtyFlag.POSITION | DirtyFlag.NORMAL
         self.update()
+
+    def paint(self) -> None:
+        address = shiboken6.getCppPointer(QOpenGLContext.currentContext())[0]
+        if address != self._context_address:  # first paint, or the view got a new context
+            self._context_address = address
+            self.setShader(face_shader())
+            buffer = QOpenGLBuffer.Type
+            self.m_vbo_position, self.m_vbo_normal, self.m_vbo_color = (
+                QOpenGLBuffer(buffer.VertexBuffer) for _ in range(3))
+            self.m_ibo_faces = QOpenGLBuffer(buffer.IndexBuffer)
+            self._pending |= DirtyFlag.POSITION | DirtyFlag.NORMAL | DirtyFlag.COLOR | DirtyFlag.FACES
+        super().paint()
 
     def parseMeshData(self) -> DirtyFlag:  # noqa: N802 - pyqtgraph's name
         pending, self._pending = self._pending, DirtyFlag(0)

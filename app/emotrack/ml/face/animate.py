@@ -34,6 +34,7 @@ class FaceAnimator:
         if encoder_model.whisper is None:
             raise ModelError("the face network needs a Whisper-based encoder model")
         self.net = face_net.eval()
+        self.encoder_model = encoder_model
         self.encoder = encoder_model.whisper
         self.frame_rate = face_net.config.input_fps
 
