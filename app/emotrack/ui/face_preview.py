@@ -26,7 +26,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from .face_view import FaceView, mesh_colors
+from .face_view import FaceView, focus_points, mesh_colors, preview_triangles
 from .worker import CancellableWorker, cached_model, model_lock
 
 LOCAL_SECONDS = 0.5  # network frames read on each side of an edited frame
@@ -110,6 +110,7 @@ class FacePreview(QObject):
         self.features = None
         self.track: np.ndarray | None = None  # [frames, 52] at the project's fps, or None when stale
         self.time = 0.0
+        self.time_shown = 0.0  # the time of the frame posed last (the playhead, to the frame)
         self.emotion = True  # False: lip sync only, to see what the emotion adds
         self.generation = 0  # bumped by every edit; older track results are dropped
         self.last_weights = np.zeros(52, np.float32)
@@ -127,7 +128,7 @@ class FacePreview(QObject):
         """Pose ``mesh`` from now on: anything with ``neutral``, ``triangles`` and
         ``evaluate(weights [F, 52]) -> [F, V, 3]`` (a FaceRig or a Character)."""
         self.mesh = mesh
-        self.view.set_mesh(mesh.neutral, mesh.triangles, mesh_colors(mesh))
+        self.view.set_mesh(mesh.neutral, preview_triangles(mesh), mesh_colors(mesh), focus_points(mesh))
         self._pose(self.last_weights)
 
     def set_document(self, project, clip) -> None:
@@ -187,7 +188,8 @@ class FacePreview(QObject):
         else:
             weights = self._local_weights(frame)
         self._pose(weights)
-        self.frameShown.emit(frame / self.project.fps)
+        self.time_shown = frame / self.project.fps
+        self.frameShown.emit(self.time_shown)
 
     def frame_weights(self, seconds: float) -> np.ndarray:
         """The 52 weights the preview shows at ``seconds`` (the track's, or computed)."""

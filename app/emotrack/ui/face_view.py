@@ -28,6 +28,7 @@ from emotrack.core.mesh_normals import VertexNormals
 # down pyqtgraph's -Y after the item's turn, so azimuth -90 is straight in front.
 CAMERA_PRESETS = {"front": (-90.0, 4.0), "three-quarter": (-55.0, 10.0), "profile": (0.0, 4.0)}
 BACKGROUND = QColor(46, 48, 54)
+FIELD_OF_VIEW = 30.0  # degrees: a portrait lens, little perspective distortion
 
 # Three-point lighting in eye space (the camera looks down -Z): a warm key from the upper
 # left, a cool fill from the right, a rim from behind and above, a little Blinn-Phong
@@ -103,6 +104,28 @@ def rig_colors(rig) -> np.ndarray:
     return colors
 
 
+def preview_triangles(mesh) -> np.ndarray:
+    """The triangles to draw: the ICT eyelashes are shells made for an alpha texture and
+    look like heavy eyeliner when opaque, so the preview leaves them out."""
+    if "eyelashes" not in getattr(mesh, "part_names", ()):
+        return mesh.triangles
+    start, stop = mesh.part_range("eyelashes")
+    return mesh.triangles[~((mesh.triangles >= start) & (mesh.triangles < stop)).any(axis=1)]
+
+
+def focus_points(mesh) -> np.ndarray:
+    """What the camera frames: a portrait box around a rig's eyes (brows to chin, in
+    interocular distances, as a portrait photographer frames), or a whole character."""
+    centres = getattr(mesh, "eye_centres", None)
+    if centres is None or not getattr(mesh, "part_names", ()):
+        return mesh.neutral
+    centres = np.asarray(centres, np.float32)
+    between, spacing = centres.mean(axis=0), float(np.linalg.norm(centres[0] - centres[1]))
+    low = between + spacing * np.array([-1.2, -2.0, -0.5], np.float32)
+    high = between + spacing * np.array([1.2, 0.8, 0.5], np.float32)
+    return np.array([low, high])
+
+
 def mesh_colors(mesh) -> np.ndarray:
     """Per-vertex colours of anything posable: the rig's part colours, a character's own
     material colours, or plain skin."""
@@ -169,30 +192,52 @@ class FaceView(gl.GLViewWidget):
         self.setMinimumSize(240, 240)
         self.mesh_item: DeformingMeshItem | None = None
         self._centre = np.zeros(3, np.float32)
-        self._size = 1.0
+        self._extent = np.ones(3, np.float32)
+        self._preset: str | None = None  # the preset in use, None once the user moves the camera
         self.frames_shown = 0  # counts show_pose() calls; the preview benchmark reads it
 
     def set_mesh(self, neutral: np.ndarray, triangles: np.ndarray, colors: np.ndarray,
-                 preset: str = "front") -> None:
-        """Replace the mesh (rig units, Y up, facing +Z) and frame the camera on it."""
+                 focus: np.ndarray | None = None, preset: str = "front") -> None:
+        """Replace the mesh (rig units, Y up, facing +Z) and frame the camera on ``focus``
+        (the points to keep in view, default: the whole mesh)."""
         if self.mesh_item is not None:
             self.removeItem(self.mesh_item)
         neutral = np.asarray(neutral, np.float32)
         self.mesh_item = DeformingMeshItem(triangles, colors, neutral)
         self.mesh_item.rotate(90, 1, 0, 0)  # rig Y-up -> pyqtgraph Z-up; rig +Z -> -Y
         self.addItem(self.mesh_item)
-        low, high = neutral.min(axis=0), neutral.max(axis=0)
-        # Look at the front of the face, not the middle of the skull.
-        centre = np.array([(low[0] + high[0]) / 2, low[1] + 0.62 * (high[1] - low[1]), high[2] - 0.35 * (high[2] - low[2])])
+        focus = neutral if focus is None or len(focus) == 0 else np.asarray(focus, np.float32)
+        low, high = focus.min(axis=0), focus.max(axis=0)
+        centre = (low + high) / 2
         self._centre = np.array([centre[0], -centre[2], centre[1]], np.float32)  # after the turn
-        self._size = float(np.max(high - low))
+        self._extent = np.maximum(high - low, 1e-6)  # rig axes: width, height, depth
         self.set_camera(preset)
 
     def set_camera(self, preset: str) -> None:
+        """Look from ``preset`` at the focus, far enough that it just fills the view."""
         azimuth, elevation = CAMERA_PRESETS[preset]
-        self.setCameraPosition(pos=QVector3D(*map(float, self._centre)), distance=1.25 * self._size,
+        half_fov = np.radians(FIELD_OF_VIEW / 2)  # pyqtgraph's fov is the horizontal one
+        aspect = max(self.height(), 1) / max(self.width(), 1)
+        width, height, depth = self._extent
+        across = max(width, depth) if preset != "front" else width
+        distance = max(across / 2 / np.tan(half_fov), height / 2 / (np.tan(half_fov) * aspect)) / 0.95
+        self.opts["fov"] = FIELD_OF_VIEW
+        self.setCameraPosition(pos=QVector3D(*map(float, self._centre)), distance=float(distance + depth / 2),
                                azimuth=azimuth, elevation=elevation)
-        self.opts["fov"] = 30
+        self._preset = preset
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if self._preset is not None:
+            self.set_camera(self._preset)  # keep the preset framed until the user moves the camera
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._preset = None  # the user takes the camera
+        super().mousePressEvent(event)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._preset = None
+        super().wheelEvent(event)
 
     def show_pose(self, positions: np.ndarray) -> None:
         if self.mesh_item is None:

@@ -142,9 +142,10 @@ class MainWindow(QMainWindow):
         self.face = FaceDocks(self, face_loader)
         self.docks["face"] = self.face.dock
         self.docks["face_controls"] = self.face.controls_dock
+        # Face on top at the right, the inspector (with the history behind it) below it.
         self.tabifyDockWidget(self.docks["controls"], self.face.controls_dock)
-        self.tabifyDockWidget(self.docks["inspector"], self.docks["history"])
         self.splitDockWidget(self.face.dock, self.docks["inspector"], Qt.Vertical)
+        self.tabifyDockWidget(self.docks["inspector"], self.docks["history"])
         self.docks["controls"].raise_()
         self.docks["inspector"].raise_()
 
