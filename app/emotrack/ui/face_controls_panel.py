@@ -44,6 +44,8 @@ class FaceControlRow:
             self.box.setSingleStep(spec.step)
             self.box.setDecimals(max(0, len(f"{spec.step:g}".partition(".")[2])))
         self.box.setKeyboardTracking(False)  # a typed value applies on Enter, not per digit
+        if spec.integer and spec.high - spec.low > SLIDER_STEPS:
+            self.slider.hide()  # a seed is picked, not dragged: the box alone
         self.reset = _reset_button(f"Reset {spec.label.lower()} to {spec.default:g}")
         self.slider.valueChanged.connect(lambda step: changed(spec, self.value_of_step(step), True))
         self.slider.sliderReleased.connect(released)

@@ -99,12 +99,17 @@ class FaceDocks(QObject):
         self.pane.loadCharacterRequested.connect(self.load_character_dialog)
         self.pane.bundledFaceRequested.connect(self.use_bundled_face)
         self.preview.status.connect(lambda message: window.statusBar().showMessage(message, 5000))
+        self.preview.progress.connect(self._show_listening)
         self.dock = window._dock("Face", self.pane, Qt.RightDockWidgetArea)
         self.controls_dock = window._dock("Face Controls", window._scroll(self.controls), Qt.LeftDockWidgetArea)
 
     def set_document(self, project, clip) -> None:
         self.preview.set_document(project, clip)
         self.controls.set_project(project)
+
+    def _show_listening(self, done: int, total: int) -> None:
+        if done < total:  # the last span is followed by "Face ready"
+            self.window.statusBar().showMessage(f"Face: listening to the clip… {100 * done // max(total, 1)} %")
 
     def set_time(self, seconds: float) -> None:
         self.preview.set_time(seconds)
