@@ -111,6 +111,7 @@ class FacePreview(QObject):
         self.track: np.ndarray | None = None  # [frames, 52] at the project's fps, or None when stale
         self.time = 0.0
         self.time_shown = 0.0  # the time of the frame posed last (the playhead, to the frame)
+        self._shown = None  # (frame, generation, from the track, mesh) of the pose on screen
         self.emotion = True  # False: lip sync only, to see what the emotion adds
         self.generation = 0  # bumped by every edit; older track results are dropped
         self.last_weights = np.zeros(52, np.float32)
@@ -183,11 +184,15 @@ class FacePreview(QObject):
         if not self.ready or self.mesh is None:
             return
         frame = self._frame_index(self.time)
+        shown = (frame, self.generation, self.track is not None, id(self.mesh))
+        if shown == self._shown:
+            return  # the playhead moved within the frame on screen (timer ticks outpace the fps)
         if self.track is not None:
             weights = self.track[min(frame, len(self.track) - 1)]
         else:
             weights = self._local_weights(frame)
         self._pose(weights)
+        self._shown = shown
         self.time_shown = frame / self.project.fps
         self.frameShown.emit(self.time_shown)
 
@@ -219,6 +224,7 @@ class FacePreview(QObject):
         return face_weights(self.project, self.animator, self.features, times, self.emotion)[frame - first]
 
     def _pose(self, weights: np.ndarray) -> None:
+        self._shown = None
         self.last_weights = np.asarray(weights, np.float32)
         if self.mesh is not None:
             self.view.show_pose(self.mesh.evaluate(self.last_weights[None])[0])
@@ -266,7 +272,9 @@ class FacePreview(QObject):
     # ------------------------------------------------------------------ plumbing
     def _connect(self, project, on: bool) -> None:
         events = project.events
-        signals = [events.keyframes, events.heuristics, events.fps, events.face_controls]
+        # What the face reads: the curves (heuristic changes arrive as re-blended keys),
+        # the face controls and the frame rate.
+        signals = [events.keyframes, events.fps, events.face_controls]
         for signal in signals:
             (signal.connect if on else signal.disconnect)(self.edited)
 
