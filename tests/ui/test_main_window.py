@@ -318,3 +318,28 @@ def test_emotion_model_menu_switches_model_and_reanalyses(qtbot, analysed, idle,
     assert window.project.keyframes and [key.values for key in window.project.keyframes] != before
     window.model_menu.show_model("fast")
     assert window.model_menu.bundled["fast"].isChecked()
+
+
+def test_playhead_waits_for_the_output_latency(analysed, clock):
+    """The picture follows what is heard: a stream reporting 80 ms of output latency holds
+    the playhead (and the face it drives) at the start for 80 ms."""
+
+    class LaggyStream:
+        latency = 0.08
+
+        def __init__(self, rate, fill) -> None: ...
+        def start(self) -> None: ...
+        def stop(self) -> None: ...
+        def close(self) -> None: ...
+
+    window = analysed
+    window.player._factory = LaggyStream
+    window.player.seek(1.0)
+    window.player.play()
+    clock.now += 0.05
+    window.player.tick()
+    assert window.player.position == pytest.approx(1.0)
+    clock.now += 0.45
+    window.player.tick()
+    assert window.player.position == pytest.approx(1.42)
+    window.player.pause()
