@@ -565,7 +565,7 @@ def _run_captured(argv: list[str], time_limit: float):
 
 
 def worker(args) -> int:
-    """Read cases (JSON lines) from stdin; answer on fd 3: "start I" then a result line."""
+    """Read cases (JSON lines) from --cases; answer on fd 3: "start I" then a result line."""
     import resource
 
     import torch
@@ -589,7 +589,7 @@ def worker(args) -> int:
     limit = vsize + int(args.memory_limit * 1024**3)
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
     channel.write("ready\n")
-    for line in sys.stdin:
+    for line in open(args.cases):
         case = json.loads(line)
         channel.write(f"start {case['id']}\n")
         folder = scratch / f"w{os.getpid()}"
@@ -646,23 +646,20 @@ def run_all(cases: list[dict], args, scratch: Path, report) -> None:
     worker_log = open(scratch / "worker.log", "a")
     while pending:
         read_fd, write_fd = os.pipe()
+        current, batch = None, pending[: args.batch]
+        cases_file = scratch / "batch.jsonl"
+        cases_file.write_text("".join(json.dumps(case) + "\n" for case in batch))
         proc = subprocess.Popen([sys.executable, __file__, "--worker", "--scratch", str(scratch),
+                                 "--cases", str(cases_file),
                                  "--time-limit", str(args.time_limit), "--memory-limit", str(args.memory_limit),
                                  "--channel-fd", str(write_fd)],
-                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=worker_log,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=worker_log,
                                 pass_fds=(write_fd,), env=env, text=True)
         os.close(write_fd)
         reader = os.fdopen(read_fd, "r")
         if _read_line(reader, 600) != "ready":
             proc.kill()
             raise SystemExit("the fuzz worker did not start:\n" + (scratch / "worker.log").read_text()[-3000:])
-        current, batch = None, pending[: args.batch]
-        try:
-            for case in batch:
-                proc.stdin.write(json.dumps(case) + "\n")
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
         done = 0
         for case in batch:
             line = _read_line(reader, args.time_limit * 3 + 10)
@@ -711,6 +708,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scratch", help=argparse.SUPPRESS)
+    parser.add_argument("--cases", help=argparse.SUPPRESS)
     parser.add_argument("--channel-fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
