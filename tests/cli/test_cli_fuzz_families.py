@@ -36,14 +36,16 @@ def fake_model(monkeypatch):
     monkeypatch.setattr(classify_cli, "classify_clip", lambda clip, model, settings: {"anger": 0.2, "neutral": 0.8})
 
 
-def run(argv, capfd):
+def run(argv, capfd, files: int = 1):
+    """main(argv) and the promise checked; ``files``: error lines allowed (classify and
+    quality give one per bad file of several)."""
     code = main([str(a) for a in argv])
     out, err = capfd.readouterr()
     assert "Traceback" not in err, err
     lines = err.strip().splitlines()
     if code == 2:
         errors = [line for line in lines if line.startswith("emotrack: error: ")]
-        assert len(errors) == 1 and all(line.startswith(("emotrack: error: ", "emotrack: warning: "))
+        assert 1 <= len(errors) <= files and all(line.startswith(("emotrack: error: ", "emotrack: warning: "))
                                         for line in lines), err
     else:
         assert code == 0, err
@@ -225,3 +227,27 @@ def test_the_fuzz_script_generates_every_family_and_its_judge_catches_failures(t
     (tmp_path / "out.csv").write_text("changed")
     case = {"argv": ["export", "p", "-o", str(tmp_path / "out.csv")], "plant": "out.csv"}
     assert "existing file changed on failure" in fuzz.judge(case, tmp_path, 2, "", "emotrack: error: x\n", "0" * 64, 0.1)
+
+
+def test_several_files_one_error_line_each_and_the_good_ones_still_scored(tmp_path, capfd, monkeypatch):
+    """Regression (fuzz_cli multi-file): quality stopped at the first bad file; now it
+    reports it like classify does (an error line and record) and scores the rest."""
+    from types import SimpleNamespace
+
+    from emotrack.ml.quality import vqscore
+
+    class Estimator:
+        model = SimpleNamespace(config=SimpleNamespace(flag_threshold=0.3))
+
+        def score(self, samples):
+            return SimpleNamespace(vqscore=0.8, frame_scores=np.full(10, 0.9), frame_times=np.arange(10) * 0.016)
+
+    monkeypatch.setattr(vqscore.QualityEstimator, "from_pretrained", classmethod(lambda cls, *a, **k: Estimator()))
+    good = tmp_path / "good.wav"
+    sf.write(good, voice(), RATE)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio")
+    code, out, lines = run(["quality", bad, good, tmp_path / "missing.wav"], capfd, files=3)
+    records = [json.loads(line) for line in out.splitlines()]
+    assert code == 2 and len(lines) == 2 and "bad.wav" in lines[0] and "missing.wav" in lines[1]
+    assert [("error" in r, "vqscore" in r) for r in records] == [(True, False), (False, True), (True, False)]
