@@ -606,7 +606,7 @@ def judge(case: dict, folder: Path, rc, out: str, err: str, planted_hash: str | 
     # classify and quality report each bad file of several on its own line (one per problem).
     allowed = 1
     if case["argv"] and case["argv"][0] in ("classify", "quality"):
-        allowed = max(1, sum(1 for a in case["argv"][1:] if not a.startswith("-")))
+        allowed = max(1, len(case["argv"]) - 1)  # files may follow "--" and look like options
     if rc == 2:
         if not 1 <= len(errors) <= allowed or others:
             kinds.append("stderr not one error line")
@@ -616,7 +616,7 @@ def judge(case: dict, folder: Path, rc, out: str, err: str, planted_hash: str | 
         if errors or (any(not line.startswith(_ALLOWED_SUCCESS) for line in lines) and not help_like):
             kinds.append("stderr chatter on success")
     for line in errors:
-        message = line
+        message = line[len("emotrack: error: "):]
         for arg in case["argv"]:
             if len(arg) > 20:
                 message = message.replace(arg, "<arg>")
