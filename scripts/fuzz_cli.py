@@ -712,7 +712,10 @@ def worker(args) -> int:
     vsize = int(Path("/proc/self/statm").read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     limit = vsize + int(args.memory_limit * 1024**3)
     resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
-    channel.write("ready\n")
+    import emotrack
+
+    channel.write(f"ready\n")
+    print(f"worker {os.getpid()} fuzzes {emotrack.__file__}", file=sys.stderr, flush=True)
     for line in open(args.cases):
         case = json.loads(line)
         channel.write(f"start {case['id']}\n")
@@ -767,19 +770,22 @@ def prepare_scratch(scratch: Path) -> None:
 
 def run_all(cases: list[dict], args, scratch: Path, report) -> None:
     pending = list(cases)
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    # The worker runs in the scratch folder, so the path to the app is made absolute: it
+    # fuzzes the tree this script lives in, whatever else is installed.
+    paths = [str(HERE.parent / "app")] + [os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(paths))
     worker_log = open(scratch / "worker.log", "a")
     while pending:
         read_fd, write_fd = os.pipe()
         current, batch = None, pending[: args.batch]
         cases_file = scratch / "batch.jsonl"
         cases_file.write_text("".join(json.dumps(case) + "\n" for case in batch))
-        proc = subprocess.Popen([sys.executable, __file__, "--worker", "--scratch", str(scratch),
+        proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--worker", "--scratch", str(scratch),
                                  "--cases", str(cases_file),
                                  "--time-limit", str(args.time_limit), "--memory-limit", str(args.memory_limit),
                                  "--channel-fd", str(write_fd)],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=worker_log,
-                                pass_fds=(write_fd,), env=env, text=True)
+                                pass_fds=(write_fd,), env=env, text=True, cwd=scratch)  # '-o -' lands there
         os.close(write_fd)
         reader = os.fdopen(read_fd, "r")
         if _read_line(reader, 600) != "ready":
