@@ -244,3 +244,22 @@ def test_items_the_quick_check_doubts_but_the_schema_accepts_still_load(saved):
     path.write_text(json.dumps(data))
     with pytest.raises(ProjectError, match=rf"windows/starts/{len(data['windows']['starts']) - 1}: must be a whole"):
         load_project(path)
+
+
+def test_a_huge_key_in_an_error_path_is_cut_short(tmp_path):
+    """Regression (fuzz_cli face-project): a key of 5,000 '[' characters filled the
+    one-line message with the key instead of the problem."""
+    import json
+
+    from emotrack.core.document import Project
+    from emotrack.core.project_file import load_project, save_project
+    from emotrack.errors import ProjectError
+
+    path = save_project(Project(), tmp_path / "shot.emotrack")
+    data = json.loads(path.read_text())
+    data["face"] = {"upper" + "[" * 5000: 1}
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectError) as caught:
+        load_project(path)
+    message = str(caught.value)
+    assert "\n" not in message and "[" * 40 not in message and "not a face control" in message, message

@@ -52,6 +52,6 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     if not args.quiet:
         flagged = sum(k.low_confidence for k in project.keyframes)
         note = f", {flagged} over flagged audio" if project.quality is not None else ""
-        print(f"wrote {output} ({len(project.keyframes)} keyframes{note}, {project.duration:.1f} s)",
+        print(f"wrote {options.one_line(output)} ({len(project.keyframes)} keyframes{note}, {project.duration:.1f} s)",
               file=sys.stderr)
     return 0

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
                 "label": max(probabilities, key=probabilities.get),
             }
         except EmotrackError as error:
-            print(f"emotrack: error: {error}", file=sys.stderr)
+            print(f"emotrack: error: {options.one_line(error)}", file=sys.stderr)
             record, status = {"path": path, "error": str(error)}, 2
         print(json_line(record), flush=True)
     return status

@@ -12,6 +12,7 @@ from ..core.document import FRAME_RATES
 from ..core.exports import export_curves_csv, export_curves_json, export_keyframes_json
 from ..core.project_file import load_project
 from ..errors import ParameterError
+from .options import one_line
 
 FORMATS = {
     "csv": (".csv", "curves, one row per frame"),
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         export_keyframes_json(project, output, fps)
     else:
         export_face(project, args.format, output, fps, args.device, character)
-    print(f"wrote {output}", file=sys.stderr)
+    print(f"wrote {one_line(output)}", file=sys.stderr)
     return 0
 
 

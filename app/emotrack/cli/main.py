@@ -30,6 +30,7 @@ from pathlib import Path
 from .. import __version__
 from ..errors import EmotrackError, ParameterError
 from . import analyze, classify, enhance, export, quality, train
+from .options import one_line
 
 # Modules that each add one subcommand with ``register(subparsers)``.
 _COMMANDS = [analyze, export, classify, quality, enhance, train]
@@ -81,11 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _print_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"emotrack: warning: {message}", file=sys.stderr)
+    print(f"emotrack: warning: {one_line(message)}", file=sys.stderr)
 
 
 def _error(message: str) -> None:
-    print(f"emotrack: error: {message}", file=sys.stderr)
+    print(f"emotrack: error: {one_line(message)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,12 @@ from ..errors import ParameterError
 from ..io.audio import RAW_SAMPLE_TYPES, RawFormat
 
 
+def one_line(text: object) -> str:
+    """``text`` as one terminal line: a newline or carriage return inside a path (legal on
+    Linux) is shown escaped, so that every message stays the one line the README promises."""
+    return str(text).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def add_audio_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("audio input")
     group.add_argument("--channel", type=int, metavar="N",

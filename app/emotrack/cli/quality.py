@@ -1,7 +1,9 @@
 """``emotrack quality AUDIO... [--threshold T] [--model DIR]``: reference-free quality.
 
 Prints one JSON object per file and line:
-``{"path": ..., "vqscore": ..., "flagged_seconds": [[start, end], ...]}``; a score that
+``{"path": ..., "vqscore": ..., "flagged_seconds": [[start, end], ...]}`` (or
+``{"path": ..., "error": ...}`` for a file that cannot be read; the others are still
+scored and the exit code is 2); a score that
 is not finite is written as ``null`` with a ``"note"`` (strict JSON, never NaN).
 VQScore is the mean cosine between each frame's encoding and its nearest clean-speech
 code (higher = cleaner); flagged regions are where the smoothed per-frame score falls
@@ -18,7 +20,8 @@ import numpy as np
 
 from emotrack.json_lines import json_line
 from emotrack.core.quality_regions import flag_regions
-from emotrack.errors import ParameterError
+from emotrack.cli.options import one_line
+from emotrack.errors import EmotrackError, ParameterError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,8 +63,16 @@ def run(args: argparse.Namespace, rest: list[str] | None = None) -> int:
     estimator = QualityEstimator.from_pretrained(args.model, device=args.device)
     threshold = (estimator.model.config.flag_threshold if args.threshold is None
                  else args.threshold)
+    status = 0
     for path in args.audio:
-        clip = load_audio(path)
-        print(json_line(quality_record(path, clip.samples, estimator, threshold)))
+        # Like classify: a bad file is one error line and an error record, and the other
+        # files are still scored (exit 2 at the end).
+        try:
+            clip = load_audio(path)
+            record = quality_record(path, clip.samples, estimator, threshold)
+        except EmotrackError as error:
+            print(f"emotrack: error: {one_line(error)}", file=sys.stderr)
+            record, status = {"path": str(path), "error": str(error)}, 2
+        print(json_line(record))
         sys.stdout.flush()
-    return 0
+    return status

@@ -209,7 +209,10 @@ def face_controls_from_dict(data: dict[str, Any]) -> FaceControls:
     unknown = sorted(set(data) - {spec.name for spec in FaceControls.SPECS})
     if unknown:
         known = ", ".join(spec.name for spec in FaceControls.SPECS)
-        raise ParameterError(f"{', '.join(unknown)}: not a face control (known: {known})")
+        # Keys come from a file and can be any text: each is cut short, three at most.
+        names = [k if len(k) <= 40 else k[:37] + "..." for k in map(str, unknown[:3])]
+        more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        raise ParameterError(f"{', '.join(names)}{more}: not a face control (known: {known})")
     return FaceControls(**data)
 
 

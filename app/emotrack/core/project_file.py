@@ -392,7 +392,8 @@ def _validate_schema(data: dict[str, Any]) -> None:
 def _raise_first_error(data: Any, schema: dict, prefix: tuple) -> None:
     error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
     if error is not None:
-        where = "/".join(str(p) for p in (*prefix, *error.absolute_path)) or "project"
+        # A key of the file can be any text (a megabyte of "["): each step is cut short.
+        where = "/".join(_short_key(p) for p in (*prefix, *error.absolute_path)) or "project"
         raise ProjectError(f"{where}: {_describe(error)}")
 
 
@@ -444,6 +445,11 @@ _TYPE_WORDS = {"number": "a number", "integer": "a whole number", "string": "tex
 def _short(value: Any) -> str:
     """A value for a message, cut short: the offending value can be megabytes."""
     text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _short_key(key: Any) -> str:
+    text = str(key)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

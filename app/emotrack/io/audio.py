@@ -272,6 +272,8 @@ def _decode_with_pyav(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
         if not container.streams.audio:
             raise AudioError(f"{path.name} contains no audio stream")
         stream = container.streams.audio[0]
+        if stream.codec_context is None:  # a stream FFmpeg has no decoder for (a lying WAV format tag)
+            raise AudioError(f"cannot read {path.name}: its audio codec is unknown or unsupported")
         channels = stream.codec_context.channels or 1
         rate = stream.codec_context.sample_rate or stream.rate
         _check_header(path, int(rate or 0), int(channels))
