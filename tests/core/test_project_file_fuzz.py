@@ -6,10 +6,12 @@ flipped, the file cut short), loading either succeeds with a sane project or rai
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
 import re
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -17,16 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emotrack.core import commands as C
-from emotrack.core.analysis import WindowProbabilities
-from emotrack.core.document import AudioInfo, Project, QualityTrack
 from emotrack.core.project_file import MAX_DURATION_SECONDS, TIME_TOLERANCE, load_project, save_project
-from emotrack.core.settings import AnalysisSettings
-from emotrack.core.vad import VoiceActivity
-from emotrack.core.windowing import window_starts
 from emotrack.errors import EmotrackError
 
-SR = 16_000
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fuzz_project_file.py"
 # EMOTRACK_FUZZ_EXAMPLES=5000 runs a longer search than the suite's few seconds.
 FUZZ = settings(max_examples=int(os.environ.get("EMOTRACK_FUZZ_EXAMPLES", "200")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -34,18 +30,20 @@ FUZZ = settings(max_examples=int(os.environ.get("EMOTRACK_FUZZ_EXAMPLES", "200")
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
-    """A small but complete saved project (audio, windows, voice, quality, keyframes):
-    (path of a scratch file to write mutants to, the saved text, its JSON)."""
+    """A small but complete saved project (audio, windows, voice, quality, keyframes), the
+    one ``scripts/fuzz_project_file.py`` mutates: (path of a scratch file to write mutants
+    to, the saved text, its JSON)."""
     folder = tmp_path_factory.mktemp("fuzz")
-    n = 3 * SR
-    starts = window_starts(n, 14_400, 7_200)
-    probs = np.random.default_rng(0).dirichlet(np.ones(6), len(starts))
-    p = Project(AudioInfo(str(folder / "voice.wav"), "0" * 64, 3.0, 44_100, 1))
-    p.voice = VoiceActivity(np.r_[np.zeros(20, bool), np.ones(200, bool), np.zeros(80, bool)])
-    C.apply_analysis(p, WindowProbabilities(starts, 14_400, 7_200, probs, n, SR), AnalysisSettings()).redo(p)
-    C.set_quality(p, QualityTrack(np.linspace(-0.2, 0.9, 50), 0.06, 0.4, 0.3)).redo(p)
-    text = save_project(p, folder / "source.emotrack").read_text()
+    text = fuzz_script().valid_project_text(folder)
     return folder / "mutant.emotrack", text, json.loads(text)
+
+
+def fuzz_script():
+    """``scripts/fuzz_project_file.py`` as a module (scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location("fuzz_project_file", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _paths(value, prefix=()):
