@@ -117,10 +117,8 @@ def run(args: argparse.Namespace) -> int:
         train += corpus_examples(args.synthetic_dir, validation=False)
         validation += corpus_examples(args.synthetic_dir, validation=True)
     if args.captures:
-        takes = capture_examples(args.captures, encode, args.capture_fps)
-        held = takes[CAPTURE_VALIDATION_EVERY - 1::CAPTURE_VALIDATION_EVERY]
-        train += [t for t in takes if not any(t is h for h in held)]
-        validation += held
+        for number, take in enumerate(capture_examples(args.captures, encode, args.capture_fps), 1):
+            (validation if number % CAPTURE_VALIDATION_EVERY == 0 else train).append(take)
     if not train:
         raise ParameterError("no training examples left (test speakers and validation takes are never trained on)")
     _log(f"{len(train)} training examples, {len(validation)} validation")
