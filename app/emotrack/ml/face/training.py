@@ -5,7 +5,9 @@ emotion, strong, seconds, phones) and the Whisper encoder's hidden states of eve
 and augmented copy (``encoding_cache``). Targets come from
 :func:`emotrack.core.articulation.articulation_targets` at 50 Hz, the encoder's rate.
 Augmented copies whose frame count differs from the recording's (speed changed) are
-skipped, so the phone times stay valid.
+skipped, so the phone times stay valid. Synthetic speech of many more sentences comes
+from an on-disk corpus (``synthetic_corpus``, ``--synthetic-dir``); a studio's Live Link
+Face takes (``captures``) train through ``emotrack train face`` (``train_command``).
 
 Loss (as the patent says): L2 on vertex positions plus L2 on vertex velocities (frame
 differences), both through the rig's dense blendshape basis, in millimetres. The rig
