@@ -5,7 +5,9 @@ emotion, strong, seconds, phones) and the Whisper encoder's hidden states of eve
 and augmented copy (``encoding_cache``). Targets come from
 :func:`emotrack.core.articulation.articulation_targets` at 50 Hz, the encoder's rate.
 Augmented copies whose frame count differs from the recording's (speed changed) are
-skipped, so the phone times stay valid.
+skipped, so the phone times stay valid. Synthetic speech of many more sentences comes
+from an on-disk corpus (``synthetic_corpus``, ``--synthetic-dir``); a studio's Live Link
+Face takes (``captures``) train through ``emotrack train face`` (``train_command``).
 
 Loss (as the patent says): L2 on vertex positions plus L2 on vertex velocities (frame
 differences), both through the rig's dense blendshape basis, in millimetres. The rig
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +50,23 @@ def _sentence_split() -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 TRAIN_SENTENCES, TEST_SENTENCES = _sentence_split()
+# Function words are everywhere; the held-out benchmark is about content words unheard.
+_FUNCTION_WORDS = frozenset({"a", "the", "and", "in", "of", "on", "by", "into", "with", "his", "has", "that",
+                             "about", "was", "are", "you", "before", "it", "up", "be", "we", "will", "for", "so",
+                             "who", "would", "those", "every"})
+
+
+def held_out_content_words() -> frozenset[str]:
+    """The content words of the held-out sentences: no generated training sentence has one."""
+    from emotrack.ml.face.alignment import transcript_words
+
+    return frozenset(w for s in TEST_SENTENCES for w in transcript_words(s)) - _FUNCTION_WORDS
+
+
+def is_validation_sentence(text: str) -> bool:
+    """About one synthetic training sentence in ten, fixed by its text, is kept for
+    validation: the epoch is chosen on sentences the network has not trained on either."""
+    return zlib.crc32(text.encode()) % 10 == 0
 
 
 def emotion_vector(emotion: str, strong: bool) -> np.ndarray:
@@ -70,9 +90,12 @@ class FaceExample:
     frames: int
     speaker: str = ""
     targets: np.ndarray | None = field(default=None, repr=False)  # [frames, 52] at 50 Hz
+    # Captured curves are the targets as they are: no teacher can redo them for another
+    # emotion, so such an example always gets its own emotion, never a random one.
+    captured: bool = False
 
     def target_weights(self, emotion: np.ndarray | None = None) -> np.ndarray:
-        if emotion is None:
+        if emotion is None or self.captured:
             if self.targets is None:
                 self.targets = articulation_targets(self.phones, self.frames / ENCODER_FPS, ENCODER_FPS,
                                                     self.emotion)
@@ -129,6 +152,16 @@ def synthetic_examples(count: int, encode: Callable[[np.ndarray], np.ndarray], s
     return examples
 
 
+def corpus_examples(corpus_dir: str | Path, validation: bool) -> list[FaceExample]:
+    """The utterances of a synthetic corpus (``synthetic_corpus``) whose sentence is (or,
+    with ``validation`` False, is not) a validation sentence; neutral emotion."""
+    from emotrack.ml.face.synthetic_corpus import read_corpus
+
+    neutral = emotion_vector("neutral", True)
+    return [FaceExample(u.states, u.phones, neutral, u.frames, "synthetic")
+            for u in read_corpus(corpus_dir) if is_validation_sentence(u.text) == validation]
+
+
 class VertexLoss:
     """L2 on vertex positions and velocities (mm) of weights through a rig's basis."""
 
@@ -180,7 +213,7 @@ def collate(examples: Sequence[FaceExample], emotions: Sequence[np.ndarray | Non
         states = torch.from_numpy(np.asarray(example.encoding(), np.float32))[:, :example.frames]
         pad = frames - states.shape[1]
         hidden.append(torch.nn.functional.pad(states, (0, 0, 0, pad)))
-        vector = example.emotion if emotion is None else emotion
+        vector = example.emotion if emotion is None or example.captured else emotion
         emo.append(torch.from_numpy(np.broadcast_to(vector, (frames, len(EMOTIONS))).copy()))
         target.append(torch.nn.functional.pad(torch.from_numpy(example.target_weights(emotion)), (0, 0, 0, pad)))
         mask[i, :example.frames] = 1
@@ -298,6 +331,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--synthetic", type=int, default=0,
                         help="add this many espeak-ng utterances of the training sentences (needs espeak-ng, "
                              "pocketsphinx); a tenth as many more join validation")
+    parser.add_argument("--synthetic-dir", default=None,
+                        help="a synthetic corpus built by emotrack.ml.face.synthetic_corpus (its validation "
+                             "sentences join validation)")
+    parser.add_argument("--synthetic-weight", type=int, default=1,
+                        help="how many times each synthetic-corpus utterance is listed per epoch")
+    parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--init", default=None, help="start from this saved face network")
     args = parser.parse_args(argv)
     records = read_phone_records(args.phones)
@@ -315,11 +354,14 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         train += synthetic_examples(args.synthetic, encode, seed=0)
         validation += synthetic_examples(max(1, args.synthetic // 10), encode, seed=1)
+    if args.synthetic_dir:
+        train += corpus_examples(args.synthetic_dir, validation=False) * args.synthetic_weight
+        validation += corpus_examples(args.synthetic_dir, validation=True)
     print(f"{len(train)} training examples ({len(speakers)} speakers), {len(validation)} validation")
     from emotrack.ml.face.modeling import load_face_net
 
     train_face_net(train, validation, VertexLoss(load_face_rig(), lip_weight=args.lip_weight), args.out,
-                   TrainSettings(epochs=args.epochs, max_minutes=args.max_minutes),
+                   TrainSettings(epochs=args.epochs, max_minutes=args.max_minutes, lr=args.lr),
                    initial=load_face_net(args.init) if args.init else None)
 
 
