@@ -30,7 +30,8 @@ from .face_view import FaceView, focus_points, mesh_colors, preview_triangles
 from .worker import CancellableWorker, cached_model, model_lock
 
 LOCAL_SECONDS = 0.5  # network frames read on each side of an edited frame
-TRACK_DELAY_MS = 120  # a slider drag re-makes the whole track once it pauses this long
+TRACK_DELAY_MS = 400  # the whole track is re-made once edits pause this long (not mid-drag:
+# on 2 cores it would compete with the drag's own redraws; until then frames are computed on the spot)
 
 
 def bundled_face_animator():
