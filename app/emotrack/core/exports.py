@@ -25,12 +25,18 @@ def frame_times(duration: float, fps: int) -> np.ndarray:
     return np.arange(n_frames) / fps
 
 
+def project_frame_times(project: Project, fps: int) -> np.ndarray:
+    """The times of a project's animation frames at ``fps``: through the audio, or the
+    last keyframe if one lies past it. Curve exports, face exports and the preview share them."""
+    keys = project.keyframes
+    return frame_times(max(project.duration, keys[-1].time if keys else 0.0), fps)
+
+
 def sampled_curves(project: Project, fps: int) -> tuple[np.ndarray, np.ndarray]:
     """(times, values[n_frames, n_labels]) of the project's curves at ``fps``."""
     if not project.keyframes:
         raise ParameterError("the project has no keyframes to export: analyse the clip first")
-    duration = max(project.duration, project.keyframes[-1].time)
-    times = frame_times(duration, fps)
+    times = project_frame_times(project, fps)
     return times, project.curves_at(times)
 
 

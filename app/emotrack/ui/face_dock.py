@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
-    QButtonGroup, QCheckBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QHBoxLayout, QLabel, QMenu, QToolButton, QVBoxLayout, QWidget,
 )
 
 from emotrack.errors import EmotrackError
@@ -30,14 +30,12 @@ class FacePane(QWidget):
         self.view = FaceView()
         bar = QHBoxLayout()
         bar.setContentsMargins(4, 2, 4, 2)
-        self.preset_buttons = QButtonGroup(self)
         for preset in CAMERA_PRESETS:
             button = QToolButton()
             button.setText(PRESET_LABELS[preset])
             button.setToolTip(f"Camera: {preset.replace('-', ' ')} view (drag to orbit, wheel to zoom, "
                               "middle-drag to pan)")
             button.clicked.connect(lambda _=False, name=preset: self.view.set_camera(name))
-            self.preset_buttons.addButton(button)
             bar.addWidget(button)
         bar.addStretch(1)
         self.character_button = QToolButton()
@@ -156,7 +154,7 @@ class FaceDocks(QObject):
         thread: it works on a snapshot), or None while the clip is still being listened to."""
         import copy
 
-        from emotrack.core.exports import frame_times
+        from emotrack.core.exports import project_frame_times
         from emotrack.pipeline import face_weights, write_face_export
 
         preview = self.preview
@@ -166,8 +164,7 @@ class FaceDocks(QObject):
         mesh = self.character
 
         def write() -> None:
-            keys = project.keyframes
-            times = frame_times(max(project.duration, keys[-1].time if keys else 0.0), fps)
+            times = project_frame_times(project, fps)
             write_face_export(kind, project, face_weights(project, animator, features, times), fps, path, mesh)
 
         return write

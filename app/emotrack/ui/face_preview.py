@@ -99,7 +99,6 @@ class FacePreview(QObject):
 
     status = Signal(str)  # one line for the status bar
     progress = Signal(int, int)  # listening to the clip: done, total (frames)
-    frameShown = Signal(float)  # the time (s) of the frame just posed
 
     def __init__(self, view: FaceView, loader: Callable[[], object] = bundled_face_animator,
                  parent=None) -> None:
@@ -188,18 +187,15 @@ class FacePreview(QObject):
         shown = (frame, self.generation, self.track is not None, id(self.mesh))
         if shown == self._shown:
             return  # the playhead moved within the frame on screen (timer ticks outpace the fps)
-        if self.track is not None:
-            weights = self.track[min(frame, len(self.track) - 1)]
-        else:
-            weights = self._local_weights(frame)
-        self._pose(weights)
+        self._pose(self._weights_of_frame(frame))
         self._shown = shown
         self.time_shown = frame / self.project.fps
-        self.frameShown.emit(self.time_shown)
 
     def frame_weights(self, seconds: float) -> np.ndarray:
         """The 52 weights the preview shows at ``seconds`` (the track's, or computed)."""
-        frame = self._frame_index(seconds)
+        return self._weights_of_frame(self._frame_index(seconds))
+
+    def _weights_of_frame(self, frame: int) -> np.ndarray:
         if self.track is not None:
             return self.track[min(frame, len(self.track) - 1)]
         return self._local_weights(frame)
@@ -208,10 +204,9 @@ class FacePreview(QObject):
         return max(0, int(round(seconds * self.project.fps)))
 
     def _frame_times(self) -> np.ndarray:
-        from emotrack.core.exports import frame_times
+        from emotrack.core.exports import project_frame_times
 
-        keys = self.project.keyframes
-        return frame_times(max(self.project.duration, keys[-1].time if keys else 0.0), self.project.fps)
+        return project_frame_times(self.project, self.project.fps)
 
     def _local_weights(self, frame: int) -> np.ndarray:
         from emotrack.pipeline import face_weights
