@@ -103,3 +103,52 @@ def test_bad_options_are_refused(tiny_whisper_model_dir, tiny_corpus, tmp_path):
         whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "b", "--resume"))
     with pytest.raises(ParameterError, match="--chunk-seconds"):
         whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "c", "--chunk-seconds", "5"))
+
+
+def test_fixed_layers_are_the_only_ones_read_and_stay_fixed(tiny_whisper_model_dir, tiny_corpus, tmp_path):
+    out = tmp_path / "run"
+    whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, out, "--layers", "1"))
+    model = EmotionModel.from_pretrained(out / "best", device="cpu")
+    weights = torch.softmax(model.model.layer_weights.detach(), dim=-1)
+    np.testing.assert_array_equal(weights.numpy(), [0.0, 1.0, 0.0])
+    with pytest.raises(ParameterError, match="--layers"):
+        whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "bad", "--layers", "3"))
+
+
+def test_cross_validation_scores_held_out_speakers_and_calibrates_the_final_model(
+        tiny_whisper_model_dir, tiny_corpus, tmp_path, monkeypatch):
+    out = tmp_path / "cv"
+    trained_on = []
+    original = whisper_training.train_model
+
+    def recording(args, train_clips, val_clips, directory, *rest, **options):
+        trained_on.append((directory.name, {c.speaker for c in train_clips}, {c.speaker for c in val_clips}))
+        return original(args, train_clips, val_clips, directory, *rest, **options)
+
+    monkeypatch.setattr(whisper_training, "train_model", recording)
+    args = whisper_args(tiny_whisper_model_dir, tiny_corpus, out, "--folds", "2")
+    assert whisper_training.run(args) == 0
+    # Each fold trains on one speaker and is scored on the other; the final model trains on both.
+    assert sorted(trained_on[:2]) == [("fold-1", {"spk_b"}, {"spk_a"}), ("fold-2", {"spk_a"}, {"spk_b"})] or \
+        sorted(trained_on[:2]) == [("fold-1", {"spk_a"}, {"spk_b"}), ("fold-2", {"spk_b"}, {"spk_a"})]
+    assert trained_on[2] == ("cv", {"spk_a", "spk_b"}, set())
+    summary = json.loads((out / "cv.json").read_text())
+    assert summary["out_of_fold"]["clips"] == 12
+    assert [fold["clips"] for fold in summary["folds"]] == [6, 6]
+    config = json.loads((out / "best" / "config.json").read_text())
+    assert config["emotrack_temperature"] == pytest.approx(summary["temperature"])
+    # Run again: every fold's held-out logits are kept, so nothing trains twice.
+    trained_on.clear()
+    whisper_training.run(args)
+    assert [name for name, *_ in trained_on] == ["cv"]
+
+
+def test_speaker_folds_spread_each_corpus():
+    from emotrack.ml.emotion.cross_validation import speaker_folds
+
+    corpora = {f"r{i}": "ravdess" for i in range(8)} | {"e1": "emovo", "e2": "emovo", "e3": "emovo"}
+    folds = speaker_folds(sorted(corpora), corpora, 3)
+    assert sorted(s for fold in folds for s in fold) == sorted(corpora)
+    assert [sum(corpora[s] == "emovo" for s in fold) for fold in folds] == [1, 1, 1]
+    with pytest.raises(ParameterError, match="--folds"):
+        speaker_folds(sorted(corpora), corpora, 12)

@@ -33,7 +33,7 @@ def calibrate(model_dir: Path, val_clips: list[LabelledClip], log: Callable[[str
     reports) and store it in the model's config."""
     model = EmotionModel.from_pretrained(model_dir, device="cpu")
     model.temperature = 1.0
-    logits, truth = _window_logits_per_clip(model, val_clips)
+    logits, truth = window_logits_per_clip(model, val_clips)
     temperature = fit_temperature(logits, truth)
     config_path = model_dir / "config.json"
     config = json.loads(config_path.read_text())
@@ -43,7 +43,7 @@ def calibrate(model_dir: Path, val_clips: list[LabelledClip], log: Callable[[str
     return temperature
 
 
-def _window_logits_per_clip(model: EmotionModel, clips: list[LabelledClip]):
+def window_logits_per_clip(model: EmotionModel, clips: list[LabelledClip]):
     """Each clip's speech-window logits (model label order) and its true label index."""
     per_clip, truth = [], []
     for clip in clips:

@@ -84,6 +84,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-decay", type=float, default=0.05)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--projection", type=int, default=256)
+    parser.add_argument("--layers", nargs="+", type=int, default=None, metavar="N",
+                        help="hidden states the head reads, equally weighted and fixed (0: the embeddings, "
+                             "6: the last layer of Whisper base); default: a learned weighting of all")
+    parser.add_argument("--folds", type=int, default=0,
+                        help="cross-validate over the non-test speakers in K speaker folds (each fold's model "
+                             "keeps its last epoch), fit the temperature on the out-of-fold clips, then train "
+                             "the final model on all of them; --val-speakers is then ignored")
     parser.add_argument("--test-speakers", nargs="*", default=list(TEST_SPEAKERS),
                         help="speakers never read (the benchmark's)")
     parser.add_argument("--val-speakers", nargs="*", default=list(VALIDATION_SPEAKERS))
@@ -203,25 +210,50 @@ def run(args: argparse.Namespace) -> int:
     for name in ("copies", "epochs", "batch_size", "threads"):
         if getattr(args, name) < 1:
             raise ParameterError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.folds < 0 or args.folds == 1:
+        raise ParameterError("--folds must be 0 (no cross-validation) or at least 2")
     torch.set_num_threads(args.threads)
     transformers_logging.set_verbosity_error()  # the new head's "newly initialized" report is expected
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    checkpoint_path = out / CHECKPOINT_FILE
-    if args.resume and not checkpoint_path.is_file():
-        raise ParameterError(f"--resume given but there is no {checkpoint_path}")
+    if args.resume and not (out / CHECKPOINT_FILE).is_file() and not args.folds:
+        raise ParameterError(f"--resume given but there is no {out / CHECKPOINT_FILE}")
 
-    test_speakers, val_speakers = set(args.test_speakers), set(args.val_speakers)
+    test_speakers = set(args.test_speakers)
     clips = [clip for clip in read_labelled_clips(args.data) if clip.speaker not in test_speakers]
+    cache = args.cache or out / "cache"
+    if args.folds:
+        from emotrack.ml.emotion.cross_validation import cross_validate
+
+        def train(train_clips: list[LabelledClip], held_out: list[LabelledClip], directory: Path) -> Path:
+            return train_model(args, train_clips, held_out, directory, cache, keep="last",
+                               resume=(directory / CHECKPOINT_FILE).is_file())
+
+        cross_validate(clips, args.folds, out, train, seed=args.seed, log=_log)
+        return 0
+
+    val_speakers = set(args.val_speakers)
     train_clips = [clip for clip in clips if clip.speaker not in val_speakers]
     val_clips = [clip for clip in clips if clip.speaker in val_speakers]
-    if not train_clips:
-        raise ParameterError("no training clips left after removing test and validation speakers")
-    labels = [e for e in EMOTIONS if any(clip.label == e for clip in train_clips)]
     _log(f"{len(train_clips)} training clips of {len({c.speaker for c in train_clips})} speakers; "
          f"{len(val_clips)} validation clips ({', '.join(sorted(val_speakers))}); "
          f"test speakers never read: {', '.join(sorted(test_speakers))}")
+    best = train_model(args, train_clips, val_clips, out, cache, keep="best", resume=args.resume)
+    if val_clips:
+        calibrate(best, val_clips)
+    _log(f"best model in {best}")
+    return 0
 
+
+def train_model(args: argparse.Namespace, train_clips: list[LabelledClip], val_clips: list[LabelledClip],
+                out: Path, cache: Path, keep: str, resume: bool) -> Path:
+    """Train one classifier on ``train_clips``; returns the folder of the model kept:
+    the epoch with the best validation macro-F1 (``keep="best"``) or the last one."""
+    if not train_clips:
+        raise ParameterError("no training clips left after removing test and validation speakers")
+    out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path = out / CHECKPOINT_FILE
+    labels = [e for e in EMOTIONS if any(clip.label == e for clip in train_clips)]
     chunk_frames = int(round(args.chunk_seconds * SAMPLE_RATE / FRAME_SAMPLES))
     torch.manual_seed(args.seed)
     model, mel_filters = load_base_model(args.encoder, labels, args.projection, chunk_frames)
@@ -235,9 +267,10 @@ def run(args: argparse.Namespace) -> int:
     n_layers = len(model.encoder.layers)
     if args.train_layers > n_layers:
         raise ParameterError(f"--train-layers is at most {n_layers} for this encoder")
+    if args.layers is not None:
+        fix_layer_selection(model, args.layers)
     frozen = n_layers - args.train_layers
 
-    cache = args.cache or out / "cache"
     babble = [read_mono(p) for p in sorted(args.babble.rglob("*.flac"))[:60]] if args.babble else []
     clip_encoder = WhisperClipEncoder(model.encoder, mel_filters).eval()
     encode_corpus(clip_encoder, train_clips, cache, args.copies, args.seed, babble, log=_log)
@@ -247,7 +280,9 @@ def run(args: argparse.Namespace) -> int:
     encoder_params = [p for layer in top.layers for p in layer.parameters()]
     if encoder_params:
         encoder_params += list(model.encoder.layer_norm.parameters())
-    head_params = [model.layer_weights, *model.projector.parameters(), *model.classifier.parameters()]
+    head_params = [*model.projector.parameters(), *model.classifier.parameters()]
+    if args.layers is None:
+        head_params.append(model.layer_weights)
     for parameter in encoder_params + head_params:
         parameter.requires_grad_(True)
     groups = [{"params": head_params, "lr": args.lr}]
@@ -264,7 +299,7 @@ def run(args: argparse.Namespace) -> int:
     weights = sampling_weights(train_clips, targets, args.balance)
     rng = np.random.default_rng(args.seed)
     start_epoch, best_score = 0, -1.0
-    if args.resume:
+    if resume:
         state = torch.load(checkpoint_path, weights_only=False)
         if state.get("total_steps") != total_steps:
             raise ParameterError(f"--resume continues the run in {out} with its own schedule of "
@@ -295,11 +330,13 @@ def run(args: argparse.Namespace) -> int:
             scheduler.step()
             loss_sum += float(loss.detach())
         model.eval()
+        last = epoch + 1 == args.epochs
         summary = {"epoch": epoch + 1, "train_loss": loss_sum / steps_per_epoch}
-        if val_clips:
+        # Keeping the last epoch needs no choice, so held-out clips are read only at the end.
+        if val_clips and (keep == "best" or last):
             evaluation = evaluate(validator, val_clips)
             summary.update(accuracy=evaluation.accuracy, macro_f1=evaluation.macro_f1)
-        score = summary.get("macro_f1", float(epoch))
+        score = summary.get("macro_f1", float(epoch)) if keep == "best" else float(epoch)
         if score > best_score:
             best_score = score
             save_model(model, out / BEST_DIR, mel_filters)
@@ -310,14 +347,23 @@ def run(args: argparse.Namespace) -> int:
             "torch_rng": torch.get_rng_state(), "epoch": epoch + 1, "best_score": best_score,
             "total_steps": total_steps})
         _log(f"epoch {epoch + 1}/{args.epochs} loss {summary['train_loss']:.3f} "
-             + (f"val acc {summary['accuracy']:.3f} macro-F1 {summary['macro_f1']:.3f} "
-                f"(best {best_score:.3f}) " if val_clips else "")
+             + (f"held-out acc {summary['accuracy']:.3f} macro-F1 {summary['macro_f1']:.3f} "
+                if "accuracy" in summary else "")
+             + (f"(best {best_score:.3f}) " if keep == "best" and val_clips else "")
              + f"{time.perf_counter() - began:.0f} s")
+    return out / BEST_DIR
 
-    if val_clips:
-        calibrate(out / BEST_DIR, val_clips)
-    _log(f"best model in {out / BEST_DIR}")
-    return 0
+
+def fix_layer_selection(model: WhisperForAudioClassification, layers: list[int]) -> None:
+    """Make the head read only ``layers`` (equal weights) and stop it learning others:
+    the standard weighted layer sum with all other logits at -1e4, whose softmax
+    weight is exactly 0 (and which fp16 still stores)."""
+    n_states = model.layer_weights.numel()
+    if not layers or any(not 0 <= layer < n_states for layer in layers):
+        raise ParameterError(f"--layers takes hidden-state indices 0..{n_states - 1}, got {layers}")
+    logits = torch.full((n_states,), -1e4)
+    logits[sorted(set(layers))] = 0.0
+    model.layer_weights.data.copy_(logits)
 
 
 def _batch(items, picks, cache: Path, rng, frozen: int, copies: int, max_crop: int):
