@@ -229,3 +229,31 @@ def write_face_export(kind: str, project: Project, weights: np.ndarray, fps: int
         mouth_cues.export_mouth_cues(weights, fps, output, sound_file=sound)
     else:
         raise ParameterError(f"unknown face export {kind!r}")
+
+
+CURVE_EXPORTS = ("csv", "json", "keyframes")
+
+
+def write_export(kind: str, project: Project, output: str | Path, fps: int,
+                 animator: "FaceAnimator | Callable[[], FaceAnimator] | None" = None, mesh=None,
+                 device: str = "auto") -> None:
+    """Write one export of ``project``: the curves ("csv", "json"), the keyframes
+    ("keyframes") or a face format (see :func:`write_face_export`), what ``emotrack
+    export`` and ``emotrack batch`` both call. A face export animates the project with
+    ``animator`` (or the one a zero-argument loader returns, so callers that export
+    many lines load it once), else with the bundled face network on ``device``."""
+    from .core.exports import export_curves_csv, export_curves_json, export_keyframes_json
+
+    if kind == "csv":
+        export_curves_csv(project, output, fps)
+    elif kind == "json":
+        export_curves_json(project, output, fps)
+    elif kind == "keyframes":
+        export_keyframes_json(project, output, fps)
+    else:
+        if animator is None:
+            animator = load_face_animator(device=device)
+        elif callable(animator) and not hasattr(animator, "weights"):
+            animator = animator()
+        _, weights = animate_face(project, fps, animator)
+        write_face_export(kind, project, weights, fps, output, mesh)

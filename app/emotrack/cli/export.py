@@ -9,9 +9,9 @@ from pathlib import Path
 
 from ..core.atomic import output_path
 from ..core.document import FRAME_RATES
-from ..core.exports import export_curves_csv, export_curves_json, export_keyframes_json
 from ..core.project_file import load_project
 from ..errors import ParameterError
+from ..pipeline import write_export
 from .options import one_line
 
 FORMATS = {
@@ -60,14 +60,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     character = load_export_character(args)  # before the project and the network: fail fast
     project = load_project(args.project)
     fps = args.fps or project.fps
-    if args.format == "csv":
-        export_curves_csv(project, output, fps)
-    elif args.format == "json":
-        export_curves_json(project, output, fps)
-    elif args.format == "keyframes":
-        export_keyframes_json(project, output, fps)
-    else:
-        export_face(project, args.format, output, fps, args.device, character)
+    write_export(args.format, project, output, fps, mesh=character, device=args.device)
     print(f"wrote {one_line(output)}", file=sys.stderr)
     return 0
 
@@ -93,7 +86,4 @@ def load_export_character(args: argparse.Namespace):
 def export_face(project, kind: str, output: Path, fps: int, device: str, character=None) -> None:
     """Animate the face from the project's audio and curves, then write ``kind`` (the
     glb and pc2 meshes are ``character`` when one is given, else the bundled face)."""
-    from ..pipeline import animate_face, load_face_animator, write_face_export
-
-    _, weights = animate_face(project, fps, load_face_animator(device=device))
-    write_face_export(kind, project, weights, fps, output, character)
+    write_export(kind, project, output, fps, mesh=character, device=device)

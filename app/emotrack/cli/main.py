@@ -4,6 +4,7 @@
 Nothing reaches the user as a traceback. Exit codes:
 
 - 0: success;
+- 1: ``emotrack batch`` finished, but some lines failed (how many is on stderr);
 - 2: a user error (bad input, bad option, unknown command, no display for the app),
   printed as one line ``emotrack: error: ...``;
 - 3: an internal error (a bug): one line naming the exception and a log file holding
@@ -29,11 +30,11 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import EmotrackError, ParameterError
-from . import analyze, classify, enhance, export, quality, train
+from . import analyze, batch, classify, enhance, export, quality, train
 from .options import one_line
 
 # Modules that each add one subcommand with ``register(subparsers)``.
-_COMMANDS = [analyze, export, classify, quality, enhance, train]
+_COMMANDS = [analyze, export, batch, classify, quality, enhance, train]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -52,10 +53,11 @@ examples:
   emotrack classify takes/*.wav > emotions.jsonl
   emotrack quality takes/*.wav > quality.jsonl
   emotrack enhance noisy_take.wav -o cleaned_take.wav
+  emotrack batch dialogue/ -o out/ --export csv,arkit-csv --workers 2   (add --ray auto for a Ray cluster)
   emotrack COMMAND --help           options of one command
 
 --debug (with any command) shows the traceback of an internal error.
-exit codes: 0 success, 2 user error, 3 internal error (see the log file named), 130 interrupted
+exit codes: 0 success, 1 some batch lines failed, 2 user error, 3 internal error (see the log file named), 130 interrupted
 """
 
 
