@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.batch_report import line_stats
-from ..core.project_file import save_project
+from ..core.project_file import project_from_dict, project_to_dict, save_project
 from ..core.settings import AnalysisSettings, HeuristicSettings, settings_to_dict
 from ..errors import EmotrackError
 
@@ -114,8 +114,11 @@ class LineWorker:
                                line_heuristics(s.heuristics, job.prior, job.prior_strength),
                                model_dir=s.model, quality=self.quality, quality_threshold=s.quality_threshold)
         project.fps = s.fps
-        # Exports first, the project last: an existing project means every export exists.
+        # Export what the saved project holds (values rounded as in the file), so each
+        # export equals what `emotrack export` makes of the .emotrack; the project last.
+        path = Path(job.project)
+        saved = project_from_dict(project_to_dict(project, relative_to=path.parent), base_dir=path.parent)
         for kind, output in job.outputs.items():
-            write_export(kind, project, output, s.fps, animator=self.animator)
-        save_project(project, Path(job.project))
-        return line_stats(project)
+            write_export(kind, saved, output, s.fps, animator=self.animator)
+        save_project(project, path)
+        return line_stats(saved)
