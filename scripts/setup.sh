@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent setup for a fresh Linux machine: Debian packages (when missing), a project
-# venv in .venv/, and Emotrack installed into it (editable). Extras: setup.sh test bench
+# venv in .venv/, and Emotrack installed into it (editable). Extras: setup.sh test ray bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
