@@ -268,3 +268,21 @@ def test_an_output_that_is_a_file_or_a_locked_folder_is_refused(tmp_path, capsys
     finally:
         held.close()
     assert code == 2 and "another batch" in err
+
+
+def test_progress_is_a_bar_with_an_eta_on_a_terminal():
+    import io
+
+    from emotrack.batch.progress import BatchProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    screen = Terminal()
+    progress = BatchProgress(3, stream=screen)
+    for name, status in [("a", "ok"), ("b", "failed"), ("c", "ok")]:
+        progress.line_finished({"name": name, "status": status, "error": "bad b", "seconds": 0.1})
+    progress.close()
+    text = screen.getvalue()
+    assert "3/3" in text and "\r" in text and "failed=1" in text and "b failed: bad b" in text

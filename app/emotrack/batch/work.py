@@ -88,7 +88,7 @@ class LineWorker:
     def run(self, job: LineJob) -> dict[str, Any]:
         """The ledger record of ``job``: status "ok" with its statistics, or "failed"
         with the error; never raises for a bad line."""
-        began = time.perf_counter()
+        began, cpu_began = time.perf_counter(), time.process_time()
         record: dict[str, Any] = {"name": job.name, "audio": job.audio, "character": job.character,
                                   "fingerprint": job.fingerprint, "worker": self.pid}
         try:
@@ -104,6 +104,9 @@ class LineWorker:
             first = (str(error).strip().splitlines() or [""])[0][:300]
             record.update(status="failed", error=f"internal error ({type(error).__name__}: {first})")
         record["seconds"] = round(time.perf_counter() - began, 3)
+        # What the line cost the worker (the benchmark sums these per worker).
+        record["cpu_seconds"] = round(time.process_time() - cpu_began, 3)
+        record["rss_mib"] = _resident_mib()
         return record
 
     def _analyse_and_export(self, job: LineJob) -> dict[str, Any]:
@@ -122,3 +125,17 @@ class LineWorker:
             write_export(kind, saved, output, s.fps, animator=self.animator)
         save_project(project, path)
         return line_stats(saved)
+
+
+def _resident_mib() -> float | None:
+    """This process's resident memory now (Linux), or its peak elsewhere."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return round(int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        try:
+            import resource
+
+            return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        except (ImportError, OSError):
+            return None
