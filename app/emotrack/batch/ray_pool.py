@@ -15,8 +15,10 @@ driver keeps the ledger and summary; results stream back as lines finish.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from ..errors import EmotrackError, ParameterError
@@ -31,7 +33,11 @@ def connect(address: str):
     if not ray.is_initialized():
         try:
             if address == "local":
-                ray.init(include_dashboard=False, log_to_driver=False)
+                # Workers of a private instance import emotrack from where this process does.
+                package_root = str(Path(__file__).resolve().parents[2])
+                path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p)
+                ray.init(include_dashboard=False, log_to_driver=False,
+                         runtime_env={"env_vars": {"PYTHONPATH": path}})
             else:
                 ray.init(address=address, log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as error:
