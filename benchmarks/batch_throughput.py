@@ -4,14 +4,15 @@ use and memory, then what a cluster would do by extrapolation.
 
     PYTHONPATH=app python benchmarks/batch_throughput.py [--lines 200] [--model accurate|fast|DIR]
         [--modes local-1 local-2 ray] [--export csv] [--keep DIR]
+    PYTHONPATH=app python benchmarks/batch_throughput.py --model tiny   # all but the network
 
 Generates ``--lines`` speech-shaped clips (harmonic bursts at a syllable rate plus noise,
 1-4 s each, like game dialogue barks; no data needed), then runs the real batch
 (``batch.runner.run_batch``, the engine ``emotrack batch`` uses) into a fresh folder per
 mode. Figures include starting the workers and loading the model once per worker; the
-"steady" rate leaves out the time to the first finished line. CPU % is a worker's CPU
-seconds over the run's wall time (100 % = one core busy); RSS is its resident memory
-after its last line. Ray runs on a private local instance with as many CPUs as the
+"steady" rate leaves out the time to the first finished line. CPU % is the CPU seconds a
+worker spent in its lines (all its threads) over the run's wall time (100 % = one core
+busy; model loading not counted); RSS is its resident memory after its last line. Ray runs on a private local instance with as many CPUs as the
 machine has; ``ray`` must be installed (``pip install -e '.[ray]'``).
 """
 
@@ -64,6 +65,25 @@ def generate(folder: Path, count: int) -> float:
     return total
 
 
+def tiny_model(folder: Path) -> str:
+    """A random-init wav2vec2 classifier of a few thousand weights (the tests' tiny model):
+    a batch with it costs everything but the network, the ceiling of one worker whose
+    network runs elsewhere (a GPU)."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
+
+    torch.manual_seed(0)
+    labels = {0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "neutral", 5: "sad"}
+    config = Wav2Vec2Config(
+        conv_dim=(16, 16, 16), conv_kernel=(10, 3, 3), conv_stride=(5, 4, 4), hidden_size=32,
+        num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=4, classifier_proj_size=16, num_labels=6,
+        id2label=labels, label2id={v: k for k, v in labels.items()})
+    Wav2Vec2ForSequenceClassification(config).save_pretrained(folder)
+    Wav2Vec2FeatureExtractor(sampling_rate=RATE, do_normalize=True).save_pretrained(folder)
+    return str(folder)
+
+
 def run_mode(mode: str, lines, out: Path, settings: BatchSettings, audio_seconds: float) -> dict:
     records: list[dict] = []
     began = time.perf_counter()
@@ -107,7 +127,9 @@ def run_mode(mode: str, lines, out: Path, settings: BatchSettings, audio_seconds
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=200)
-    parser.add_argument("--model", default="accurate")
+    parser.add_argument("--model", default="accurate",
+                        help="accurate, fast, a checkpoint folder, or 'tiny': a random 6k-weight network, "
+                             "to measure everything but the network")
     parser.add_argument("--modes", nargs="+", default=["local-1", "local-2", "ray"])
     parser.add_argument("--export", default="csv")
     parser.add_argument("--keep", type=Path, help="generate into and keep this folder instead of a temp one")
@@ -119,7 +141,8 @@ def main() -> None:
         shutil.rmtree(inputs)
     audio_seconds = generate(inputs, args.lines)
     lines = collect_lines([inputs])
-    settings = BatchSettings(model=args.model, device="cpu",
+    model = tiny_model(root / "tiny-model") if args.model == "tiny" else args.model
+    settings = BatchSettings(model=model, device="cpu",
                              exports=tuple(k for k in args.export.split(",") if k))
     print(f"machine: {platform.processor() or platform.machine()}, {available_cores()} cores, "
           f"python {platform.python_version()}; model {args.model}; {len(lines)} lines, "
