@@ -64,7 +64,9 @@ def run_ray(jobs: list[LineJob], settings: BatchSettings, address: str, workers:
     else:
         per_actor = {"num_cpus": 1}
         capacity = max(1, int(resources.get("CPU", 1)))
-    count = max(1, min(workers or capacity, len(jobs)))
+    # Never more actors than the cluster can place: an actor waiting for resources would
+    # hold its queued lines forever.
+    count = max(1, min(workers or capacity, capacity, len(jobs)))
     # One torch thread per actor: Ray gives each actor one CPU.
     settings = replace(settings, torch_threads=settings.torch_threads or 1)
     actor_class = ray.remote(**per_actor)(LineWorker)

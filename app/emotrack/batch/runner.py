@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.atomic import remove_stale_temps
 from ..core.batch_ledger import LEDGER_NAME, Ledger, lock_folder
 from ..core.batch_plan import BatchLine, file_sha256, line_fingerprint, model_identity
 from ..core.batch_report import REPORT_HTML, SUMMARY_CSV, SUMMARY_JSONL, write_summary
@@ -53,9 +52,6 @@ def run_batch(lines: list[BatchLine], folder: Path, settings: BatchSettings, suf
 
 
 def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> BatchOutcome:
-    # We hold the folder's lock, so every temp file of our outputs is a killed write's.
-    for name in (SUMMARY_CSV, SUMMARY_JSONL, REPORT_HTML, LEDGER_NAME):
-        remove_stale_temps(folder / name, max_age=0)
     ledger = Ledger(folder / LEDGER_NAME)
     model = model_identity(settings.model, emotion_model_dir(settings.model))
     common = settings.as_dict()
@@ -63,15 +59,17 @@ def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> B
     fingerprints: dict[str, str] = {}
     jobs: list[LineJob] = []
     early: list[dict[str, Any]] = []  # lines that fail before any worker sees them
+    audio_ids: dict[str, dict[str, Any]] = {}  # name -> what the ledger keeps of its audio
+    planned_files = {SUMMARY_CSV, SUMMARY_JSONL, REPORT_HTML, LEDGER_NAME}
     for line in lines:
         job = _job(line, folder, settings, suffixes)
-        for path in (job.project, *job.outputs.values()):
-            remove_stale_temps(Path(path), max_age=0)
+        planned_files.update(Path(p).name for p in (job.project, *job.outputs.values()))
         try:
-            audio_hash = file_sha256(line.audio)
+            audio_ids[line.name] = _audio_id(job.audio, ledger.records.get(line.name))
         except OSError as error:
             early.append(_failure(job, f"cannot read {line.audio}: {error.strerror or error}"))
             continue
+        audio_hash = audio_ids[line.name]["audio_sha256"]
         fingerprint = line_fingerprint(audio_hash, model, {
             **common, "prior": line.prior, "prior_strength": line.prior_strength})
         fingerprints[line.name] = fingerprint
@@ -81,9 +79,11 @@ def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> B
             continue
         jobs.append(LineJob(**{**job.__dict__, "fingerprint": fingerprint}))
 
+    _remove_killed_writes(folder, planned_files)
     ran: dict[str, str] = {}
 
     def finished(record: dict[str, Any]) -> None:
+        record.update(audio_ids.get(record["name"], {}))
         record["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         ledger.append(record)
         ran[record["name"]] = "analysed" if record["status"] == "ok" else "failed"
@@ -106,6 +106,36 @@ def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> B
         write_summary(folder, rows, title=f"Emotrack batch: {folder.name}")
         ledger.compact()
     return outcome
+
+
+def _audio_id(audio: str, previous: dict | None) -> dict[str, Any]:
+    """The audio's SHA-256, and its size and modification time: while those two are what
+    the ledger saw, its hash is reused instead of reading the file again (a rerun of a
+    100,000-line batch over a network share would otherwise read it all)."""
+    stat = os.stat(audio)
+    signature = [stat.st_size, stat.st_mtime_ns]
+    if (previous is not None and previous.get("audio") == audio and previous.get("audio_stat") == signature
+            and isinstance(previous.get("audio_sha256"), str)):
+        return {"audio_sha256": previous["audio_sha256"], "audio_stat": signature}
+    return {"audio_sha256": file_sha256(audio), "audio_stat": signature}
+
+
+def _remove_killed_writes(folder: Path, planned: set[str]) -> None:
+    """Remove the temp files (``.NAME.XXXXXXXX.tmp``, see core.atomic) that killed writes
+    of this batch's files left. We hold the folder's lock, so none is a write in progress.
+    One scan of the folder, not one per output: batches have 100,000 lines."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith(".") and name.endswith(".tmp") and name[1:-4].rsplit(".", 1)[0] in planned:
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    os.unlink(entry.path)
+            except OSError:
+                pass
 
 
 def _job(line: BatchLine, folder: Path, settings: BatchSettings, suffixes: dict[str, str]) -> LineJob:
