@@ -286,3 +286,20 @@ def test_progress_is_a_bar_with_an_eta_on_a_terminal():
     progress.close()
     text = screen.getvalue()
     assert "3/3" in text and "\r" in text and "failed=1" in text and "b failed: bad b" in text
+
+
+def test_face_exports_equal_what_export_makes_of_the_project(tmp_path, tiny_emotion_model_dir, tiny_face_loader,
+                                                              capsys, monkeypatch):
+    import emotrack.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "load_face_animator", lambda face_dir=None, device="auto": tiny_face_loader())
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    sf.write(inputs / "line.wav", speech_like(1.5), RATE)
+    code, _ = run_cli(capsys, "batch", inputs, "-o", out, "--workers", "1", "--export", "arkit-csv,mouth-cues",
+                      *batch_args(tiny_emotion_model_dir))
+    assert code == 0
+    for kind, suffix in [("arkit-csv", ".arkit.csv"), ("mouth-cues", ".mouth.tsv")]:
+        reference = tmp_path / f"reference{suffix}"
+        assert main(["export", str(out / "line.emotrack"), "--format", kind, "-o", str(reference)]) == 0
+        assert (out / f"line{suffix}").read_text() == reference.read_text()
