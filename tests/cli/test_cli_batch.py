@@ -148,10 +148,13 @@ def test_an_interrupted_batch_resumes_where_it_stopped(tmp_path, tiny_emotion_mo
     def interrupted_on_the_third_line(self, job):
         calls.append(job.name)
         if len(calls) == 3:
+            # The summary is kept up to date while the batch runs (here: after every line).
+            assert [r["status"] for r in read_summary(out).values()].count("ok") == 2
             raise KeyboardInterrupt
         return real_run(self, job)
 
     monkeypatch.setattr(LineWorker, "run", interrupted_on_the_third_line)
+    monkeypatch.setattr("emotrack.batch.runner.SUMMARY_EVERY_SECONDS", -1.0)
     code, err = run_cli(capsys, *args)
     assert code == 130
     rows = read_summary(out)  # written on the way out

@@ -4,8 +4,9 @@ keep the ledger and the summary.
 The engine is a function ``engine(jobs, on_result)`` (``local_pool.run_local`` or
 ``ray_pool.run_ray`` with their options bound) that calls ``on_result`` in this process
 for each finished line; each record is appended to the ledger at once (fsync), so a
-kill loses at most the lines in flight. The summary is rewritten atomically when the
-batch ends, also when it is interrupted; a rerun rewrites it for the whole batch.
+kill loses at most the lines in flight. The summary is rewritten atomically every
+:data:`SUMMARY_EVERY_SECONDS` while lines finish and when the batch ends, also when it
+is interrupted; a rerun rewrites it for the whole batch.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from ..core.batch_report import REPORT_HTML, SUMMARY_CSV, SUMMARY_JSONL, write_s
 from ..core.project_file import SUFFIX
 from ..resources import emotion_model_dir
 from .work import BatchSettings, LineJob
+
+SUMMARY_EVERY_SECONDS = 30.0
 
 Engine = Callable[[list[LineJob], Callable[[dict[str, Any]], None]], None]
 
@@ -81,6 +84,13 @@ def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> B
 
     _remove_killed_writes(folder, planned_files)
     ran: dict[str, str] = {}
+    last_summary = [time.monotonic()]
+
+    def summarise() -> None:
+        rows = [_row(line, ledger.records.get(line.name), fingerprints.get(line.name), ran.get(line.name))
+                for line in lines]
+        write_summary(folder, rows, title=f"Emotrack batch: {folder.name}")
+        last_summary[0] = time.monotonic()
 
     def finished(record: dict[str, Any]) -> None:
         record.update(audio_ids.get(record["name"], {}))
@@ -93,6 +103,8 @@ def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> B
             outcome.failed += 1
         if progress is not None:
             progress.line_finished(record)
+        if time.monotonic() - last_summary[0] > SUMMARY_EVERY_SECONDS:
+            summarise()  # so a long batch's report can be read while it runs
 
     try:
         for record in early:
@@ -101,9 +113,7 @@ def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> B
     finally:
         if progress is not None:
             progress.close()
-        rows = [_row(line, ledger.records.get(line.name), fingerprints.get(line.name), ran.get(line.name))
-                for line in lines]
-        write_summary(folder, rows, title=f"Emotrack batch: {folder.name}")
+        summarise()
         ledger.compact()
     return outcome
 
