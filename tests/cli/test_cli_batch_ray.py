@@ -14,6 +14,15 @@ from test_cli_batch import NAMES, assert_same_as_analyze, counts, make_lines, re
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install -e '.[ray]'")
 
 
+def test_no_cluster_at_the_address_is_a_one_line_error(tmp_path, capsys):
+    """(Runs before the fixture below starts a local instance.)"""
+    assert not ray.is_initialized()
+    inputs = make_lines(tmp_path / "in")
+    code, err = run_cli(capsys, "batch", inputs, "-o", tmp_path / "out", "--ray", "auto")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "cannot connect to the Ray cluster at auto" in err and not (tmp_path / "out").exists()
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
