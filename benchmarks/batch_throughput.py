@@ -101,6 +101,9 @@ def run_mode(mode: str, lines, out: Path, settings: BatchSettings, audio_seconds
             run_ray(jobs, settings, "local", None, on_result)
 
     class Collect:
+        def begin(self, total, unchanged=0):
+            pass
+
         def line_finished(self, record):
             if not first:
                 first.append(time.perf_counter() - began)

@@ -283,12 +283,14 @@ def test_progress_is_a_bar_with_an_eta_on_a_terminal():
             return True
 
     screen = Terminal()
-    progress = BatchProgress(3, stream=screen)
+    progress = BatchProgress(stream=screen)
+    progress.begin(3, unchanged=5)
     for name, status in [("a", "ok"), ("b", "failed"), ("c", "ok")]:
         progress.line_finished({"name": name, "status": status, "error": "bad b", "seconds": 0.1})
     progress.close()
     text = screen.getvalue()
     assert "3/3" in text and "\r" in text and "failed=1" in text and "b failed: bad b" in text
+    assert text.startswith("batch: 5 lines unchanged since the last run, 3 to run\n")
 
 
 def test_face_exports_equal_what_export_makes_of_the_project(tmp_path, tiny_emotion_model_dir, tiny_face_loader,

@@ -11,13 +11,22 @@ from ..cli.options import one_line
 
 
 class BatchProgress:
-    def __init__(self, total: int, quiet: bool = False, stream=None) -> None:
-        self.total, self.quiet = total, quiet
+    def __init__(self, quiet: bool = False, stream=None) -> None:
+        self.quiet = quiet
         self.stream = stream or sys.stderr
-        self.done = self.failed = 0
+        self.total = self.done = self.failed = 0
         self._began = time.monotonic()
         self._bar = None
-        if not quiet and total and self.stream.isatty():
+
+    def begin(self, total: int, unchanged: int = 0) -> None:
+        """``total`` lines to run now; ``unchanged`` lines were skipped (done before)."""
+        self.total, self._began = total, time.monotonic()
+        if self.quiet:
+            return
+        if unchanged:
+            print(f"batch: {unchanged} lines unchanged since the last run, {total} to run",
+                  file=self.stream, flush=True)
+        if total and self.stream.isatty():
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, file=self.stream, unit="line", dynamic_ncols=True,

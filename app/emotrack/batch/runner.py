@@ -106,6 +106,8 @@ def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> B
         if time.monotonic() - last_summary[0] > SUMMARY_EVERY_SECONDS:
             summarise()  # so a long batch's report can be read while it runs
 
+    if progress is not None:
+        progress.begin(len(early) + len(jobs), outcome.skipped)
     try:
         for record in early:
             finished(record)

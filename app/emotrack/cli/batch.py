@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     lines = collect_lines(args.inputs)
     suffixes = {kind: FORMATS[kind][0] for kind in settings.exports}
     engine = _engine(args, settings)
-    progress = BatchProgress(len(lines), quiet=args.quiet)
+    progress = BatchProgress(quiet=args.quiet)
     outcome = run_batch(lines, folder, settings, suffixes, engine, progress, force=args.force)
     summary = options.one_line(folder / SUMMARY_CSV)
     print(f"batch: {outcome.total} lines: {outcome.analysed} analysed, {outcome.skipped} unchanged, "
