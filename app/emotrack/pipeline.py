@@ -17,11 +17,12 @@ from .core.analysis import WindowProbabilities
 from .core.commands import apply_analysis
 from .core.document import AudioInfo, Project, QualityTrack
 from .core.emotions import EMOTIONS, canonical_labels
+from .core.file_digest import file_sha256
 from .core.settings import AnalysisSettings, HeuristicSettings
 from .core.vad import detect_voice
 from .core.windowing import window_starts
 from .errors import EmotrackError, ParameterError
-from .io.audio import AudioClip, RawFormat, file_sha256, load_audio
+from .io.audio import AudioClip, RawFormat, load_audio
 
 if TYPE_CHECKING:
     from .ml.emotion import EmotionModel

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..core.batch_ledger import LEDGER_NAME, Ledger, lock_folder
-from ..core.batch_plan import BatchLine, file_sha256, line_fingerprint, model_identity
+from ..core.batch_plan import BatchLine, line_fingerprint, model_identity
 from ..core.batch_report import REPORT_HTML, SUMMARY_CSV, SUMMARY_JSONL, write_summary
+from ..core.file_digest import file_sha256
 from ..core.project_file import SUFFIX
 from ..resources import emotion_model_dir
 from .work import BatchSettings, LineJob

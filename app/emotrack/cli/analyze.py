@@ -22,11 +22,7 @@ def register(subparsers) -> None:
                         help=f"project file to write (default: AUDIO with {SUFFIX})")
     parser.add_argument("--fps", type=int, default=30, choices=(24, 25, 30, 50, 60),
                         help="the project's animation frame rate (default 30)")
-    parser.add_argument("--quality", action="store_true",
-                        help="also score speech quality (VQScore) and mark keyframes over bad audio "
-                             "as low-confidence")
-    parser.add_argument("--quality-threshold", type=float, metavar="T",
-                        help="frame score below which audio is flagged (default: the model's)")
+    options.add_quality_flag_options(parser, "mark keyframes over bad audio as low-confidence")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     options.add_audio_options(parser)
     options.add_model_options(parser)

@@ -41,10 +41,7 @@ def register(subparsers) -> None:
                         help="run on a Ray cluster: 'auto', 'ray://HEAD:10001', or 'local' for a "
                              "private instance on this machine (needs pip install 'emotrack[ray]')")
     parser.add_argument("--force", action="store_true", help="re-run lines that are already done")
-    parser.add_argument("--quality", action="store_true",
-                        help="also score speech quality (VQScore), flag bad audio in the report")
-    parser.add_argument("--quality-threshold", type=float, metavar="T",
-                        help="frame score below which audio is flagged (default: the model's)")
+    options.add_quality_flag_options(parser, "flag bad audio in the report")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     options.add_model_options(parser)
     options.add_analysis_options(parser)

@@ -45,6 +45,15 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
 
 
+def add_quality_flag_options(parser: argparse.ArgumentParser, flags: str) -> None:
+    """``--quality`` and ``--quality-threshold`` of the analysing commands; ``flags`` says
+    what a flagged stretch of audio does in that command."""
+    parser.add_argument("--quality", action="store_true",
+                        help=f"also score speech quality (VQScore) and {flags}")
+    parser.add_argument("--quality-threshold", type=float, metavar="T",
+                        help="frame score below which audio is flagged (default: the model's)")
+
+
 def add_analysis_options(parser: argparse.ArgumentParser) -> None:
     d = AnalysisSettings()
     group = parser.add_argument_group("analysis (windows and keyframes)")

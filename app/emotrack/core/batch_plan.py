@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import ParameterError
 from .emotions import EMOTIONS
+from .file_digest import file_sha256
 
 # What io.audio decodes (soundfile, then PyAV); a folder scan takes these and nothing else.
 AUDIO_SUFFIXES = frozenset({
@@ -218,14 +219,6 @@ def _folder_stem(path: Path) -> str:
 
 def _path_hash(path: Path) -> str:
     return hashlib.sha1(os.path.abspath(path).encode("utf-8", "surrogateescape")).hexdigest()[:8]
-
-
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def model_identity(name: str | None, folder: Path) -> str:

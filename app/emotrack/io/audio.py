@@ -8,7 +8,6 @@ Headerless raw PCM is read when the caller says how it is laid out. soxr resampl
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import stat
@@ -374,9 +373,3 @@ def save_audio(path: str | Path, samples: np.ndarray, sample_rate: int) -> None:
             raise AudioError(f"cannot write {path.name}: {error}") from error
 
 
-def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()

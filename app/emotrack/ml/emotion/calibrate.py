@@ -35,12 +35,17 @@ def calibrate(model_dir: Path, val_clips: list[LabelledClip], log: Callable[[str
     model.temperature = 1.0
     logits, truth = window_logits_per_clip(model, val_clips)
     temperature = fit_temperature(logits, truth)
+    store_temperature(model_dir, temperature)
+    log(f"temperature {temperature:.3f} fitted on {len(val_clips)} validation clips")
+    return temperature
+
+
+def store_temperature(model_dir: Path, temperature: float) -> None:
+    """Write ``emotrack_temperature`` into the checkpoint's config.json (atomically)."""
     config_path = model_dir / "config.json"
     config = json.loads(config_path.read_text())
     config["emotrack_temperature"] = temperature
     write_text_atomic(config_path, json.dumps(config, indent=2) + "\n")
-    log(f"temperature {temperature:.3f} fitted on {len(val_clips)} validation clips")
-    return temperature
 
 
 def window_logits_per_clip(model: EmotionModel, clips: list[LabelledClip]):

@@ -139,7 +139,8 @@ def project_paths(paths: Sequence[Path]) -> list[Path]:
 
 def load_sources(paths: Sequence[Path], sample_rate: int = 16000) -> list[CorrectionSource]:
     """Each project with its audio; a one-line ProjectError when the audio is missing."""
-    from emotrack.io.audio import file_sha256, load_audio
+    from emotrack.core.file_digest import file_sha256
+    from emotrack.io.audio import load_audio
 
     sources = []
     for path in project_paths(paths):

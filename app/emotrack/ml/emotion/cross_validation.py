@@ -28,7 +28,7 @@ import numpy as np
 from emotrack.core.atomic import write_text_atomic
 from emotrack.core.calibration import clip_probabilities, fit_temperature, reliability
 from emotrack.errors import ParameterError
-from emotrack.ml.emotion.calibrate import window_logits_per_clip
+from emotrack.ml.emotion.calibrate import store_temperature, window_logits_per_clip
 from emotrack.ml.emotion.data import LabelledClip
 from emotrack.ml.emotion.modeling import EmotionModel
 from emotrack.ml.emotion.training import Evaluation
@@ -97,10 +97,7 @@ def cross_validate(clips: list[LabelledClip], folds: int, out: Path, train: Trai
 
     log(f"final model: all {len(corpora)} speakers")
     best = train(clips, [], out)
-    config_path = best / "config.json"
-    config = json.loads(config_path.read_text())
-    config["emotrack_temperature"] = temperature
-    write_text_atomic(config_path, json.dumps(config, indent=2) + "\n")
+    store_temperature(best, temperature)
     log(f"final model in {best} (temperature {temperature:.3f} from the out-of-fold clips)")
     return summary
 
