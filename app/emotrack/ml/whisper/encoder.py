@@ -154,6 +154,11 @@ class WhisperClipEncoder(nn.Module):
             pieces.append(states[:, lo - begin:hi - begin])
         return ClipEncoding(torch.cat(pieces, dim=1), n_samples, first_frame)
 
+    def forget(self) -> None:
+        """Drop the remembered chunks (a benchmark timing the encoder, not the memo)."""
+        with self._memo_lock:
+            self._memo.clear()
+
     def _weights_version(self) -> bytes | None:
         """Changes whenever the encoder's weights do (an optimizer step, load_state_dict,
         a move to another device), so that the memo never returns stale states; None
