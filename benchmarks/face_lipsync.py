@@ -22,7 +22,10 @@ RAVDESS says two sentences, so its test speakers say words the network was train
 ``--synthetic N`` adds N espeak-ng utterances of the held-out built-in sentences
 (``ml.face.training.TEST_SENTENCES``, every fourth: never trained on; needs espeak-ng and
 pocketsphinx), encoded by the bundled encoder and scored the same way with a neutral
-emotion.
+emotion. ``--other-voices N`` adds a second held-out set: N utterances of the same
+held-out sentences by the festival and flite voices that no training corpus uses
+(``synthetic_speech.HELD_OUT_OTHER_VOICES``: festival's ked, flite's awb; needs festival,
+festvox-kdlpc16k and flite). The ``--synthetic`` set is unchanged by it.
 """
 
 from __future__ import annotations
@@ -102,6 +105,8 @@ def main() -> None:
     parser.add_argument("--cache", required=True)
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--synthetic", type=int, default=0, help="also score this many synthetic utterances")
+    parser.add_argument("--other-voices", type=int, default=0,
+                        help="also score this many utterances by held-out festival/flite voices")
     args = parser.parse_args()
 
     import torch
@@ -124,17 +129,25 @@ def main() -> None:
         items.append(("RAVDESS test speakers", clip.samples, phone_segments(record["phones"]),
                       emotion_vector(record["emotion"], record["strong"]),
                       lambda clip=clip: torch.from_numpy(load_encoding(Path(args.cache), clip, 0).astype(np.float32))))
-    if args.synthetic:
+    if args.synthetic or args.other_voices:
         from emotrack.ml.emotion.modeling import EmotionModel
-        from emotrack.ml.face.synthetic_speech import make_utterances
+        from emotrack.ml.face.synthetic_speech import HELD_OUT_OTHER_VOICES, make_utterances
+        from emotrack.ml.face.training import TEST_SENTENCES
 
         encoder = EmotionModel.from_pretrained("accurate", device="cpu").whisper
         neutral = emotion_vector("neutral", False)
-        from emotrack.ml.face.training import TEST_SENTENCES
-
-        for utterance in make_utterances(args.synthetic, seed=2, sentences=TEST_SENTENCES):
-            items.append(("synthetic voices, unseen sentences", utterance.audio, list(utterance.phones), neutral,
-                          lambda audio=utterance.audio: encoder.encode(audio).hidden_states.float()))
+        sets = []
+        if args.synthetic:
+            sets.append(("synthetic voices, unseen sentences",
+                         make_utterances(args.synthetic, seed=2, sentences=TEST_SENTENCES)))
+        if args.other_voices:
+            sets.append(("held-out festival/flite voices, unseen sentences",
+                         make_utterances(args.other_voices, seed=3, sentences=TEST_SENTENCES,
+                                         voices=HELD_OUT_OTHER_VOICES)))
+        for source, utterances in sets:
+            for utterance in utterances:
+                items.append((source, utterance.audio, list(utterance.phones), neutral,
+                              lambda audio=utterance.audio: encoder.encode(audio).hidden_states.float()))
     tallies = {}
     for source, samples, segments, emotion, hidden_states in items:
         counts, shut, errors = tallies.setdefault(source, (

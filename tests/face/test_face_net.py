@@ -195,3 +195,16 @@ def test_synthetic_sentences_split_into_disjoint_training_and_held_out_sets():
     assert set(TRAIN_SENTENCES).isdisjoint(TEST_SENTENCES)
     assert set(TRAIN_SENTENCES) | set(TEST_SENTENCES) == set(SENTENCES)
     assert len(TEST_SENTENCES) == len(SENTENCES[::4])
+
+
+def test_a_fine_tune_logs_the_initial_networks_validation_loss_first(tmp_path, tiny_rig):
+    examples = synthetic_examples(4, np.random.default_rng(1))
+    loss = VertexLoss(tiny_rig, subset=3)
+    config = FaceNetConfig(**SMALL)
+    torch.manual_seed(0)
+    initial = FaceNet(config)
+    lines = []
+    train_face_net(examples, examples, loss, tmp_path / "run", TrainSettings(epochs=1, batch_size=4, lr=1e-3),
+                   config, log=lines.append, initial=initial)
+    assert lines[0] == "epoch 0 (initial network): validation %.3f" % evaluate(initial, examples, loss)
+    assert lines[1].startswith("epoch 1: ")

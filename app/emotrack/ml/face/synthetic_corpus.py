@@ -2,12 +2,14 @@
 
 Each utterance: a generated training sentence (``training_sentences``) or a built-in
 training sentence, spoken by espeak-ng with a random accent, voice variant, rate, pitch
-and loudness, force-aligned on the clean audio, then degraded like a real recording
+and loudness (or, with ``other_share`` > 0, that share of the utterances by a festival or
+flite voice of ``OTHER_TRAINING_VOICES``), force-aligned on the clean audio, then degraded like a real recording
 (``ml.emotion.augment``: tempo, reverberation, noise, band limit, mp3/opus) and encoded
 by the bundled encoder. A tempo change stretches the audio uniformly, so the phone
 times are stretched by the same factor and stay valid.
 
-Layout: ``records.jsonl`` (one line per utterance: index, text, voice, rate, pitch,
+Layout: ``records.jsonl`` (one line per utterance: index, text, voice (``festival:``/``flite:``
+prefixed for those engines), rate, pitch,
 amplitude, augmented, frames, phones) and ``states/NNNNNN.npy`` (fp16 ``[layers, frames,
 width]``). A record is written after its states, so an interrupted build resumes at the
 first missing index and never reads half-written files.
@@ -26,7 +28,8 @@ import numpy as np
 from ...core.phonemes import PhoneSegment, phone_segments
 from ...errors import AudioError, ParameterError
 from .alignment import PhoneAligner
-from .synthetic_speech import AMPLITUDE_RANGE, PITCH_RANGE, RATE_RANGE, VARIANTS, VOICES, synthesize
+from .synthetic_speech import (AMPLITUDE_RANGE, FESTIVAL_VOICES, FLITE_VOICES, HELD_OUT_OTHER_VOICES, PITCH_RANGE,
+                               RATE_RANGE, VARIANTS, VOICES, engine_available, synthesize, voice_engine)
 
 # Training draws from more accents and voice variants than the benchmark's synthetic
 # test voices (``synthetic_speech.VOICES``/``VARIANTS``), so that the network hears
@@ -37,7 +40,22 @@ TRAINING_VARIANTS: tuple[str, ...] = VARIANTS + (
     "+david", "+ed", "+edward", "+Gene", "+john", "+klatt", "+klatt2", "+klatt3", "+klatt4", "+linda", "+max",
     "+Michael", "+paul", "+quincy", "+rob", "+robert", "+steph", "+travis", "+victor", "+grandma", "+grandpa",
     "+norbert", "+shelby", "+aunty", "+Lee", "+iven", "+zac")
+# festival and flite voices for training: every installed English one except the
+# speakers held out for the benchmark's second voice set (``HELD_OUT_OTHER_VOICES``).
+OTHER_TRAINING_VOICES: tuple[str, ...] = tuple(
+    v for v in [f"festival:{n}" for n in FESTIVAL_VOICES] + [f"flite:{n}" for n in FLITE_VOICES]
+    if v not in HELD_OUT_OTHER_VOICES)
 RECORDS_FILE = "records.jsonl"
+
+
+def draw_voice(rng: random.Random, other_share: float = 0.0,
+               other_voices: Sequence[str] = OTHER_TRAINING_VOICES) -> str:
+    """A training voice: espeak-ng accent + variant, or with probability ``other_share``
+    one of ``other_voices``. With ``other_share`` 0 the draws are those of the espeak-only
+    corpora (an old corpus resumes with the same voices)."""
+    if other_share > 0 and rng.random() < other_share:
+        return rng.choice(list(other_voices))
+    return rng.choice(TRAINING_VOICES) + rng.choice(TRAINING_VARIANTS)
 
 
 @dataclass(frozen=True)
@@ -58,14 +76,29 @@ def _stretched(phones: Sequence[PhoneSegment], factor: float) -> list[PhoneSegme
 
 def build_corpus(out_dir: str | Path, sentences: Sequence[str], count: int,
                  encode: Callable[[np.ndarray], np.ndarray], seed: int = 0, augment_share: float = 0.7,
-                 aligner: PhoneAligner | None = None, log: Callable[[str], None] = print) -> int:
+                 aligner: PhoneAligner | None = None, log: Callable[[str], None] = print,
+                 other_share: float = 0.0, other_voices: Sequence[str] = OTHER_TRAINING_VOICES) -> int:
     """Ensure ``out_dir`` holds utterances ``0 .. count-1`` (those the aligner rejects are
     skipped); utterance ``i`` says ``sentences[i % len(sentences)]`` and is reproducible
-    from ``seed`` and ``i``. Returns the number of utterances in the corpus."""
+    from ``seed`` and ``i``; a share ``other_share`` of them is spoken by festival/flite
+    ``other_voices``. Returns the number of utterances in the corpus."""
     from ..emotion.augment import augment
 
     if count < 1 or not sentences:
         raise ParameterError("the synthetic corpus needs at least one sentence and one utterance")
+    if not 0.0 <= other_share <= 1.0:
+        raise ParameterError(f"other_share must be in [0, 1], got {other_share}")
+    if other_share > 0:
+        if not other_voices:
+            raise ParameterError("other_share > 0 needs festival/flite voices")
+        leaked = set(other_voices) & set(HELD_OUT_OTHER_VOICES)
+        if leaked:
+            raise ParameterError(f"held-out benchmark voices cannot train: {sorted(leaked)}")
+        missing = sorted({voice_engine(v)[0] for v in other_voices} - {e for e in ("festival", "flite")
+                                                                         if engine_available(e)})
+        if missing:
+            raise ParameterError(f"not installed: {', '.join(missing)} (Debian: apt-get install festival flite "
+                                 "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)")
     out = Path(out_dir)
     (out / "states").mkdir(parents=True, exist_ok=True)
     records_path = out / RECORDS_FILE
@@ -78,7 +111,7 @@ def build_corpus(out_dir: str | Path, sentences: Sequence[str], count: int,
                 continue
             rng = random.Random(f"{seed}:{index}")
             text = sentences[index % len(sentences)]
-            voice = rng.choice(TRAINING_VOICES) + rng.choice(TRAINING_VARIANTS)
+            voice = draw_voice(rng, other_share, other_voices)
             rate, pitch, amplitude = rng.randint(*RATE_RANGE), rng.randint(*PITCH_RANGE), rng.randint(*AMPLITUDE_RANGE)
             try:
                 clean = synthesize(text, voice, rate, pitch, amplitude)
@@ -135,6 +168,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=900, help="utterances (sentences cycle)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--other-share", type=float, default=0.0,
+                        help="share of utterances spoken by festival/flite voices (OTHER_TRAINING_VOICES)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     aligner = PhoneAligner()
@@ -148,7 +183,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         with torch.inference_mode():
             return encoder.encode(audio).hidden_states.numpy()
 
-    total = build_corpus(args.out, sentences, args.count, encode, args.seed, aligner=aligner)
+    total = build_corpus(args.out, sentences, args.count, encode, args.seed, aligner=aligner,
+                         other_share=args.other_share)
     print(f"{total} utterances in {args.out}")
 
 

@@ -1,9 +1,18 @@
-"""Synthetic speech with phone timings: espeak-ng voices, aligned with pocketsphinx.
+"""Synthetic speech with phone timings: espeak-ng, festival and flite voices, aligned
+with pocketsphinx.
 
-espeak-ng reports phonemes but not their times without an MBROLA voice (none here), so
-each utterance is synthesised and then force-aligned with the same aligner as real
-speech: one phone set and one timing convention for both sources. Voices vary by
-accent (``VOICES``), variant (``VARIANTS``), rate (words/min), pitch and amplitude.
+The synthesisers report phonemes but not reliably their times, so each utterance is
+synthesised and then force-aligned with the same aligner as real speech: one phone set
+and one timing convention for every source. espeak-ng voices vary by accent
+(``VOICES``), variant (``VARIANTS``), rate (words/min), pitch and amplitude.
+
+A voice is named ``"en-us+m1"`` (espeak-ng, the default engine), ``"festival:NAME"``
+(``text2wave`` with ``voice_NAME``) or ``"flite:NAME"`` (``flite -voice NAME``). festival
+and flite take the same rate/pitch/amplitude numbers: the rate becomes a duration
+stretch (``170 / rate``; festival's HTS voices ignore it), the pitch a playback speed
+(resampling by ``1 + (pitch - 50) / 400``, i.e. +-5 % for the default pitch range: pitch,
+formants and tempo together, like another speaker) and the amplitude a gain. Any such
+change happens before the alignment, so the phone times always match the audio.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ import random
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +84,16 @@ RATE_RANGE = (120, 220)  # words per minute
 PITCH_RANGE = (30, 70)  # espeak-ng 0..99, 50 default
 AMPLITUDE_RANGE = (60, 180)  # espeak-ng 0..200, 100 default
 
+# The English voices of Debian's festival (festvox-kallpc16k, festvox-kdlpc16k,
+# festvox-us-slt-hts) and flite packages (``flite -lv``; awb_time is a limited-domain
+# voice and says only times).
+FESTIVAL_VOICES: tuple[str, ...] = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
+FLITE_VOICES: tuple[str, ...] = ("kal", "kal16", "awb", "rms", "slt")
+# Speakers that no training corpus uses: the second held-out voice set of the lip-sync
+# benchmark (festival's ked is the only "kd" voice, flite's awb the only "awb" voice).
+HELD_OUT_OTHER_VOICES: tuple[str, ...] = ("festival:ked_diphone", "flite:awb")
+ENGINES: tuple[str, ...] = ("espeak", "festival", "flite")
+
 
 @dataclass(frozen=True)
 class SyntheticUtterance:
@@ -90,15 +110,55 @@ class SyntheticUtterance:
         return len(self.audio) / SAMPLE_RATE
 
 
+_PROGRAMS = {"espeak": "espeak-ng", "festival": "text2wave", "flite": "flite"}
+_PACKAGES = {"espeak": "espeak-ng", "festival": "festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts",
+             "flite": "flite"}
+
+
+def voice_engine(voice: str) -> tuple[str, str]:
+    """``(engine, name)`` of a voice: ``"flite:slt"`` -> ``("flite", "slt")``; a name
+    without an engine prefix is an espeak-ng voice."""
+    engine, colon, name = voice.partition(":")
+    if not colon:
+        return "espeak", voice
+    if engine not in ENGINES or not name:
+        raise ParameterError(f"unknown voice {voice!r}: use an espeak-ng name, festival:NAME or flite:NAME")
+    return engine, name
+
+
+def engine_available(engine: str) -> bool:
+    if engine not in _PROGRAMS:
+        raise ParameterError(f"unknown speech engine {engine!r}; one of {ENGINES}")
+    return shutil.which(_PROGRAMS[engine]) is not None
+
+
 def espeak_available() -> bool:
-    return shutil.which("espeak-ng") is not None
+    return engine_available("espeak")
+
+
+def _read_16k(path: Path) -> np.ndarray:
+    samples, rate_hz = sf.read(path, dtype="float32", always_2d=True)
+    mono = samples.mean(axis=1)
+    return mono if rate_hz == SAMPLE_RATE else soxr.resample(mono, rate_hz, SAMPLE_RATE).astype(np.float32)
+
+
+def _run(command: list[str], path: Path, voice: str, stdin: str | None = None) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, input=stdin)
+    # festival exits 0 even when it could not load the voice; it then says so on stderr.
+    if result.returncode != 0 or not path.exists() or path.stat().st_size <= 44 or "SIOD ERROR" in result.stderr:
+        raise AudioError(f"speech synthesis failed for voice {voice}: {result.stderr.strip()[:200]}")
 
 
 def synthesize(text: str, voice: str = "en-us", rate: int = 170, pitch: int = 50,
                amplitude: int = 100) -> np.ndarray:
-    """``text`` spoken by espeak-ng as float32 mono samples at 16 kHz."""
-    if not espeak_available():
-        raise ParameterError("synthetic speech needs espeak-ng (Debian: apt-get install espeak-ng)")
+    """``text`` spoken by ``voice`` (espeak-ng, ``festival:NAME`` or ``flite:NAME``) as
+    float32 mono samples at 16 kHz."""
+    engine, name = voice_engine(voice)
+    if not engine_available(engine):
+        raise ParameterError(f"synthetic speech with {voice} needs {_PROGRAMS[engine]} "
+                             f"(Debian: apt-get install {_PACKAGES[engine]})")
+    if engine != "espeak":
+        return _synthesize_other(text, engine, name, rate, pitch, amplitude)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "speech.wav"
         command = ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-a", str(amplitude),
@@ -110,11 +170,35 @@ def synthesize(text: str, voice: str = "en-us", rate: int = 170, pitch: int = 50
     return soxr.resample(samples.mean(axis=1), rate_hz, SAMPLE_RATE).astype(np.float32)
 
 
+def _synthesize_other(text: str, engine: str, name: str, rate: int, pitch: int, amplitude: int) -> np.ndarray:
+    stretch = 170.0 / max(rate, 1)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "speech.wav"
+        if engine == "festival":
+            if not name.replace("_", "").isalnum():
+                raise ParameterError(f"bad festival voice name {name!r}")
+            _run(["text2wave", "-eval", f"(voice_{name})", "-eval", f"(Parameter.set 'Duration_Stretch {stretch:.3f})",
+                  "-o", str(path)], path, f"festival:{name}", stdin=text + "\n")
+        else:
+            _run(["flite", "-voice", name, "--setf", f"duration_stretch={stretch:.3f}", "-t", text, "-o", str(path)],
+                 path, f"flite:{name}")
+        audio = _read_16k(path)
+    speed = 1.0 + (pitch - 50) / 400.0
+    if abs(speed - 1.0) > 1e-3:  # played faster: higher pitch and formants, shorter
+        audio = soxr.resample(audio, SAMPLE_RATE, SAMPLE_RATE / speed).astype(np.float32)
+    peak = float(np.max(np.abs(audio))) if len(audio) else 0.0
+    if peak > 0:
+        audio = audio / peak * 0.9 * min(1.0, amplitude / 180.0)
+    return audio.astype(np.float32)
+
+
 def make_utterances(count: int, seed: int = 0, sentences=SENTENCES,
-                    aligner: PhoneAligner | None = None) -> list[SyntheticUtterance]:
+                    aligner: PhoneAligner | None = None,
+                    voices: Sequence[str] | None = None) -> list[SyntheticUtterance]:
     """``count`` synthetic utterances with aligned phones; random voice, rate, pitch, loudness.
 
-    Reproducible for a given ``seed``. Sentences cycle in a shuffled order so a small
+    Voices: espeak-ng's ``VOICES`` x ``VARIANTS`` by default, else drawn from ``voices``
+    (any engine, e.g. ``HELD_OUT_OTHER_VOICES``). Reproducible for a given ``seed``. Sentences cycle in a shuffled order so a small
     ``count`` still covers many; an utterance the aligner rejects is skipped (the result
     may then be shorter than ``count``; it is rare with the built-in sentences).
     """
@@ -127,7 +211,7 @@ def make_utterances(count: int, seed: int = 0, sentences=SENTENCES,
     utterances = []
     for i in range(count):
         text = order[i % len(order)]
-        voice = rng.choice(VOICES) + rng.choice(VARIANTS)
+        voice = rng.choice(voices) if voices else rng.choice(VOICES) + rng.choice(VARIANTS)
         rate, pitch = rng.randint(*RATE_RANGE), rng.randint(*PITCH_RANGE)
         amplitude = rng.randint(*AMPLITUDE_RANGE)
         audio = synthesize(text, voice, rate, pitch, amplitude)

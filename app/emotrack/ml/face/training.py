@@ -260,7 +260,10 @@ def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExampl
                    config: FaceNetConfig | None = None, log: Callable[[str], None] = print,
                    initial: FaceNet | None = None) -> FaceNet:
     """Train (resuming from ``run_dir/state.pt`` if there) and save the best model by
-    validation loss into ``run_dir/best`` (``config.json`` + fp16 ``model.safetensors``)."""
+    validation loss into ``run_dir/best`` (``config.json`` + fp16 ``model.safetensors``).
+
+    With ``initial``, its validation loss on the same set is logged first, as epoch 0:
+    the figure a fine-tune has to beat (the best epoch is saved either way)."""
     settings = settings or TrainSettings()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -281,6 +284,9 @@ def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExampl
         schedule.load_state_dict(state["schedule"])
         epoch, best = state["epoch"], state["best"]
         log(f"resumed at epoch {epoch} (best validation {best:.3f})")
+    if initial is not None and epoch == 0 and validation:
+        # The starting network's loss on this run's validation set: what a fine-tune must beat.
+        log(f"epoch 0 (initial network): validation {evaluate(model, validation, loss):.3f}")
     started = time.monotonic()
     while epoch < settings.epochs:
         rng = np.random.default_rng(settings.seed * 1000 + epoch)
