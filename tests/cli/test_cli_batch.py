@@ -97,7 +97,9 @@ def test_worker_processes_write_what_analyze_and_export_write(process_run, tiny_
         assert json.loads((out / f"{name}.keyframes.json").read_text())["keyframes"]
     workers = {json.loads(line)["worker"] for line in (out / "summary.jsonl").read_text().splitlines()
                if "worker" in line}
-    assert len(workers) == 2 and os.getpid() not in workers  # two processes did the work
+    # Worker processes did the work, at most two of them; which one takes which line is
+    # up to the scheduler (one that starts first may take them all).
+    assert 1 <= len(workers) <= 2 and os.getpid() not in workers
 
 
 def test_a_bad_file_is_reported_and_the_rest_done(process_run):
