@@ -94,7 +94,7 @@ def main() -> int:
     evaluation = Evaluation.count(model.labels, [c.label for c in clips], predicted)
     calibrated = reliability(probabilities, truth)
     has_temperature = getattr(model.model.config, "emotrack_temperature", None) is not None
-    name = f"T = {fitted:.2f} (fitted on validation speakers)" if has_temperature else "T = 1 (none fitted)"
+    name = f"T = {fitted:.2f} (fitted on speakers other than these)" if has_temperature else "T = 1 (none fitted)"
     curves = {name: (calibrated, calibrated.expected_calibration_error)}
     if fitted != 1.0:
         raw = reliability(classify_all(model, clips, args.window, args.hop, 1.0), truth)
