@@ -178,7 +178,9 @@ def test_batch_report_table_histogram_csv_and_open(make_window, tiny_quality_mod
     assert report.export_csv(out)
     with open(out, newline="") as handle:
         table = list(csv.reader(handle))
-    assert table[0] == ["file", "vqscore", "flagged_seconds", "duration_seconds"]
+    assert table[0] == ["file", "vqscore", "flagged_seconds", "duration_seconds", "problems"]
+    problems = {row[0].rsplit("/", 1)[-1]: row[4] for row in table[1:]}
+    assert "noise" in problems["line2.wav"] and "noise" not in problems["line0.wav"]
     assert [row[0] for row in table[1:]] == [r[0] for r in report.rows()]
     assert [float(row[1]) for row in table[1:]] == pytest.approx(scores, abs=1e-4)
 
