@@ -50,7 +50,10 @@ def load_quality_estimator(model_dir: str | Path | None = None, device: str = "a
 
 def score_quality(clip: AudioClip, estimator: "QualityEstimator",
                   threshold: float | None = None) -> QualityTrack:
-    """VQScore of ``clip`` per frame; ``threshold`` defaults to the model's calibrated one."""
+    """VQScore of ``clip`` per frame and the problems diagnosed in it; ``threshold``
+    defaults to the model's calibrated one."""
+    from .core.audio_diagnosis import diagnose
+
     score = estimator.score(clip.samples)
     config = estimator.model.config
     return QualityTrack(
@@ -58,6 +61,7 @@ def score_quality(clip: AudioClip, estimator: "QualityEstimator",
         hop_seconds=config.hop_length / config.sample_rate,
         vqscore=score.vqscore,
         threshold=config.flag_threshold if threshold is None else threshold,
+        problems=tuple(diagnose(clip.samples, clip.sample_rate)),
     )
 
 

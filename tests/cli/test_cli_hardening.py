@@ -89,7 +89,8 @@ def test_quality_record_shape_is_unchanged_for_finite_scores():
             return SimpleNamespace(vqscore=0.81234567, frame_scores=np.full(10, 0.9),
                                    frame_times=np.arange(10) * 0.016)
     record = quality_cli.quality_record("take.wav", np.zeros(10, np.float32), Estimator(), 0.3)
-    assert strict_json(json_line(record)) == {"path": "take.wav", "vqscore": 0.8123, "flagged_seconds": []}
+    assert strict_json(json_line(record)) == {"path": "take.wav", "vqscore": 0.8123, "flagged_seconds": [],
+                                              "problems": []}
 
 
 def test_a_json_file_is_never_written_with_nan(tmp_path):

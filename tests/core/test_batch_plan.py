@@ -116,7 +116,7 @@ def test_report_is_self_contained_with_distributions_quality_and_failures():
                 "keyframes": 2, "emotions": shares, "dominant": dominant, **extra}
 
     rows = [row("a", "Bob", "joy", vqscore=0.8, flagged_seconds=0.5, flagged_regions=[[0.1, 0.6]],
-                low_confidence_keys=1),
+                low_confidence_keys=1, problems={"noise": 1, "clipping": 3}),
             row("b", "Bob", "anger"), row("c", "Ann", "joy"),
             {"name": "d<x>", "status": "failed", "error": "cannot read d.wav: <bad>", "audio": "d.wav"}]
     dist = character_distributions(rows)
@@ -125,4 +125,5 @@ def test_report_is_self_contained_with_distributions_quality_and_failures():
     page = report_html(rows, "t")
     assert "<script" not in page and "http" not in page
     assert "Bob" in page and "0.800" in page and "0.10–0.60 s" in page
+    assert "noise, clipping ×3" in page
     assert "d&lt;x&gt;" in page and "cannot read d.wav: &lt;bad&gt;" in page

@@ -60,6 +60,48 @@ def test_quality_scores_round_trip(project, tmp_path):
     assert [k.low_confidence for k in loaded.keyframes] == [k.low_confidence for k in project.keyframes]
 
 
+def test_quality_problems_round_trip(project, tmp_path):
+    from emotrack.core.audio_diagnosis import Problem
+    from emotrack.core.document import QualityTrack
+
+    problems = (Problem("clipping", 0.5, 0.75, 0.6, {"peak_dbfs": -0.1}),
+                Problem("noise", 0.0, 5.0, 0.42, {"snr_db": 12.3}))
+    C.set_quality(project, QualityTrack(np.full(313, 0.8), 0.016, 0.8, 0.3, problems)).redo(project)
+    loaded = load_project(save_project(project, tmp_path / "q.emotrack"))
+    assert loaded.quality.problems == problems
+    assert loaded.quality.problem_counts == {"clipping": 1, "noise": 1}
+
+
+@pytest.mark.parametrize("problem, message", [
+    ({"kind": "hum", "start": 0, "end": 1, "severity": 0.5}, "problems/0/kind"),
+    ({"kind": "noise", "start": 0, "end": 1, "severity": 2}, "problems/0/severity"),
+    ({"kind": "noise", "start": 2, "end": 1, "severity": 0.5}, "run forward"),
+    ({"kind": "noise", "start": 0, "end": 99, "severity": 0.5}, "run forward"),
+    ({"kind": "noise", "start": 0, "end": 1, "severity": 0.5, "snr_db": "loud"}, "problems/0/snr_db"),
+])
+def test_bad_quality_problems_are_refused_with_their_place(project, tmp_path, problem, message):
+    from emotrack.core.document import QualityTrack
+
+    C.set_quality(project, QualityTrack(np.full(10, 0.8), 0.016, 0.8, 0.3)).redo(project)
+    path = save_project(project, tmp_path / "q.emotrack")
+    data = json.loads(path.read_text())
+    data["quality"]["problems"] = [problem]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match=message):
+        load_project(path)
+
+
+def test_projects_without_problems_still_load(project, tmp_path):
+    from emotrack.core.document import QualityTrack
+
+    C.set_quality(project, QualityTrack(np.full(10, 0.8), 0.016, 0.8, 0.3)).redo(project)
+    path = save_project(project, tmp_path / "q.emotrack")
+    data = json.loads(path.read_text())
+    del data["quality"]["problems"]
+    path.write_text(json.dumps(data))
+    assert load_project(path).quality.problems == ()
+
+
 def test_save_is_atomic_and_leaves_no_temp_files(project, tmp_path, monkeypatch):
     path = save_project(project, tmp_path / "shot.emotrack")
     original = path.read_text()

@@ -178,7 +178,9 @@ def test_batch_report_table_histogram_csv_and_open(make_window, tiny_quality_mod
     assert report.export_csv(out)
     with open(out, newline="") as handle:
         table = list(csv.reader(handle))
-    assert table[0] == ["file", "vqscore", "flagged_seconds", "duration_seconds"]
+    assert table[0] == ["file", "vqscore", "flagged_seconds", "duration_seconds", "problems"]
+    problems = {row[0].rsplit("/", 1)[-1]: row[4] for row in table[1:]}
+    assert "noise" in problems["line2.wav"] and "noise" not in problems["line0.wav"]
     assert [row[0] for row in table[1:]] == [r[0] for r in report.rows()]
     assert [float(row[1]) for row in table[1:]] == pytest.approx(scores, abs=1e-4)
 
@@ -234,3 +236,39 @@ def test_enhance_before_analysis_option(make_window, tiny_enhancement_model_dir,
     missing = make_window(enhancement_model_dir=tmp_path / "no-enhancer")
     assert not missing.actions["enhance"].isEnabled()
     assert not missing.actions["enhance"].isChecked()
+
+
+def test_lane_labels_the_diagnosed_problems(scored, tmp_path):
+    import os
+
+    from emotrack.core import commands
+    from emotrack.core.audio_diagnosis import Problem
+    from emotrack.ui.quality_lane import problem_label
+
+    window, lane = scored, scored.quality_lane
+    project = window.project
+    # Scoring diagnosed the clip; its 1 s of digital silence between two takes is a
+    # pause, not a dropout.
+    assert "dropouts" not in {p.kind for p in project.quality.problems}
+    assert sorted(lane.drawn_problems()) == sorted((p.kind, p.start, p.end) for p in project.quality.problems)
+
+    problems = (Problem("clipping", 0.5, 0.8, 0.9, {"peak_dbfs": 0.0}),
+                Problem("noise", 0.0, 5.0, 0.5, {"snr_db": 11.6}))
+    import dataclasses
+    window.push(commands.set_quality(project, dataclasses.replace(
+        project.quality, problems=problems), "Diagnose"))
+    assert sorted(lane.drawn_problems()) == [("clipping", 0.5, 0.8), ("noise", 0.0, 5.0)]
+    assert [label.toPlainText() for label in lane.problem_labels] == ["clipping", "noise 12 dB SNR"]
+    assert problem_label(problems[1]) == "noise 12 dB SNR"
+    assert "severity 0.50" in lane.problem_labels[1].toolTip()
+    labels_before = list(lane.problem_labels)
+    drag_threshold(lane, [0.4])  # a threshold edit keeps the problems and their labels
+    assert lane.problem_labels == labels_before
+    window.undo_stack.undo()
+    window.undo_stack.undo()
+    assert ("clipping", 0.5, 0.8) not in lane.drawn_problems()
+    if os.environ.get("EMOTRACK_SCREENSHOT_DIR"):
+        window.undo_stack.redo()
+        window.undo_stack.redo()
+        window.resize(1200, 700)
+        window.grab().save(os.path.join(os.environ["EMOTRACK_SCREENSHOT_DIR"], "quality-problems.png"))

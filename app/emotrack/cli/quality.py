@@ -1,13 +1,18 @@
 """``emotrack quality AUDIO... [--threshold T] [--model DIR]``: reference-free quality.
 
 Prints one JSON object per file and line:
-``{"path": ..., "vqscore": ..., "flagged_seconds": [[start, end], ...]}`` (or
+``{"path": ..., "vqscore": ..., "flagged_seconds": [[start, end], ...], "problems": [...]}``
+(or
 ``{"path": ..., "error": ...}`` for a file that cannot be read; the others are still
 scored and the exit code is 2); a score that
 is not finite is written as ``null`` with a ``"note"`` (strict JSON, never NaN).
 VQScore is the mean cosine between each frame's encoding and its nearest clean-speech
 code (higher = cleaner); flagged regions are where the smoothed per-frame score falls
 below the threshold (the model's calibrated ``flag_threshold`` unless ``--threshold``).
+``problems`` names what is wrong (``core/audio_diagnosis.py``): each is
+``{"kind", "start", "end", "severity"}`` plus what was measured (``snr_db`` for noise,
+``cutoff_hz`` for band_limit, ``active_dbfs`` for level_low/level_high, ``rt60_s`` for
+reverberation, ``count`` for dropouts, ``peak_dbfs`` for clipping).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from emotrack.json_lines import json_line
+from emotrack.core.audio_diagnosis import diagnose
 from emotrack.core.quality_regions import flag_regions
 from emotrack.cli.options import one_line
 from emotrack.errors import EmotrackError, ParameterError
@@ -51,6 +57,7 @@ def quality_record(path: Path | str, samples_16k: np.ndarray, estimator, thresho
         "path": str(path),
         "vqscore": round(result.vqscore, 4),
         "flagged_seconds": flag_regions(result.frame_scores, result.frame_times, threshold),
+        "problems": [problem.to_json() for problem in diagnose(samples_16k, 16_000)],
     }
 
 

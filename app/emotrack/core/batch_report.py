@@ -4,7 +4,7 @@ Each finished line contributes the statistics of :func:`line_stats` (computed by
 worker from the saved project, so a skipped line reuses them from the ledger). The
 report is one static HTML file, no scripts or network fonts: per character, the share of
 speaking time each emotion holds (CSS bars) and how many lines each emotion dominates;
-the quality flags of each line when the batch scored quality; and the failures with
+the quality flags and diagnosed problems of each line when the batch scored quality; and the failures with
 their errors. All three files are written atomically.
 """
 
@@ -49,6 +49,7 @@ def line_stats(project: Project) -> dict[str, Any]:
         stats["flagged_seconds"] = round(project.quality.flagged_seconds, 3)
         stats["flagged_regions"] = [[round(a, 3), round(b, 3)] for a, b in project.quality.regions]
         stats["low_confidence_keys"] = sum(k.low_confidence for k in keys)
+        stats["problems"] = project.quality.problem_counts
     return stats
 
 
@@ -122,13 +123,18 @@ def report_html(rows: list[dict[str, Any]], title: str) -> str:
     scored = [r for r in rows if r.get("vqscore") is not None]
     if scored:
         parts.append("<h2>Speech quality</h2><table><tr><th>line</th><th>character</th><th>VQScore</th>"
-                     "<th>flagged seconds</th><th>flagged regions</th><th>low-confidence keys</th></tr>")
+                     "<th>flagged seconds</th><th>flagged regions</th><th>problems</th>"
+                     "<th>low-confidence keys</th></tr>")
         for r in scored:
             flagged = r.get("flagged_seconds") or 0.0
             regions = ", ".join(f"{a:.2f}–{b:.2f} s" for a, b in r.get("flagged_regions") or [])
+            # Kind counts ("noise, clipping ×3"): what the sound editor has to fix.
+            problems = ", ".join(kind if count == 1 else f"{kind} ×{count}"
+                                 for kind, count in (r.get("problems") or {}).items())
             parts.append(f"<tr{' class=bad' if flagged else ''}><td>{esc(r['name'])}</td>"
                          f"<td>{esc(r.get('character') or '')}</td><td class='num'>{r['vqscore']:.3f}</td>"
                          f"<td class='num'>{flagged:.2f}</td><td>{esc(regions)}</td>"
+                         f"<td>{esc(problems)}</td>"
                          f"<td class='num'>{r.get('low_confidence_keys', 0)}</td></tr>")
         parts.append("</table>")
     if failed:

@@ -184,3 +184,22 @@ def codec_round_trip(clean: np.ndarray, codec: str, bitrate: int,
         for resampled in back.resample(None):
             decoded.append(resampled.to_ndarray().reshape(-1))
     return align_to(clean, np.concatenate(decoded).astype(np.float32))
+
+
+def drop_out(clean: np.ndarray, count: int, seconds: float, rng: np.random.Generator,
+             sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Zero ``count`` spans of ``seconds`` each (lost packets, a loose cable), placed at
+    random among the loud 20 ms frames; returns the audio and the (start, end) spans."""
+    out = np.array(clean, dtype=np.float32)
+    length = max(1, int(seconds * sample_rate))
+    frame = int(0.02 * sample_rate)
+    usable = out[: out.size // frame * frame].reshape(-1, frame)
+    energy = np.mean(usable.astype(np.float64) ** 2, axis=1)
+    loud = np.flatnonzero(energy >= np.percentile(energy, 70))
+    loud = loud[(loud * frame + length < out.size) & (loud > 0)]
+    spans = []
+    for index in np.sort(rng.choice(loud, size=min(count, loud.size), replace=False)):
+        start = int(index * frame)
+        out[start:start + length] = 0.0
+        spans.append((start / sample_rate, (start + length) / sample_rate))
+    return out, spans

@@ -21,6 +21,7 @@ from .analysis import KeySpec, WindowProbabilities, propose_keyframes
 from .emotions import EMOTIONS, readout
 from .face_controls import FaceControls
 from .keyframes import IdAllocator, Keyframe, sample_curves, sorted_track
+from .audio_diagnosis import KINDS
 from .quality_regions import flag_regions, overlaps_flagged
 from .settings import AnalysisSettings, HeuristicSettings
 from .vad import VoiceActivity
@@ -43,12 +44,24 @@ class AudioInfo:
 class QualityTrack:
     """Speech quality over the clip: one VQScore frame score every ``hop_seconds``
     (frame i centred at i * hop_seconds) and the clip's mean score. Audio whose smoothed
-    score falls below ``threshold`` is flagged (see ``quality_regions.flag_regions``)."""
+    score falls below ``threshold`` is flagged (see ``quality_regions.flag_regions``).
+    ``problems`` name what is wrong and where (``audio_diagnosis.Problem``)."""
 
     frame_scores: np.ndarray
     hop_seconds: float
     vqscore: float
     threshold: float
+    problems: tuple = ()
+
+    @property
+    def problem_counts(self) -> dict[str, int]:
+        """How many regions of each kind, in ``audio_diagnosis.KINDS`` order."""
+        counts: dict[str, int] = {}
+        for kind in KINDS:
+            found = sum(problem.kind == kind for problem in self.problems)
+            if found:
+                counts[kind] = found
+        return counts
 
     @property
     def frame_times(self) -> np.ndarray:

@@ -24,6 +24,7 @@ from .. import __version__
 from ..errors import EmotrackError, ParameterError, ProjectError
 from .analysis import WindowProbabilities
 from .atomic import write_json_atomic
+from .audio_diagnosis import KINDS, Problem
 from .document import FRAME_RATES, AudioInfo, Project, QualityTrack
 from .emotions import EMOTIONS
 from .face_controls import face_controls_from_dict, face_controls_to_dict
@@ -43,6 +44,7 @@ MAX_DURATION_SECONDS = 24 * 3600.0
 MAX_KEYFRAMES = 1_000_000
 MAX_WINDOWS = 1_000_000
 MAX_QUALITY_FRAMES = 10_000_000
+MAX_PROBLEMS = 100_000
 MAX_LABELS = 256
 MAX_SAMPLE_RATE = 384_000  # the audio loader's limit (io.audio); core does not import io
 MAX_SAMPLES = int(MAX_DURATION_SECONDS) * MAX_SAMPLE_RATE
@@ -118,6 +120,13 @@ SCHEMA: dict[str, Any] = {
                 "hop_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
                 "vqscore": {"type": "number", "minimum": -1, "maximum": 1},
                 "threshold": {"type": "number", "minimum": -1, "maximum": 1},
+                # Older projects have none; measured values (snr_db, cutoff_hz, ...) sit
+                # beside the four required keys, as in `emotrack quality`'s JSON.
+                "problems": {"type": "array", "maxItems": MAX_PROBLEMS, "items": {
+                    "type": "object", "required": ["kind", "start", "end", "severity"],
+                    "properties": {"kind": {"enum": list(KINDS)}, "start": _SECONDS, "end": _SECONDS,
+                                   "severity": {"type": "number", "minimum": 0, "maximum": 1}},
+                    "additionalProperties": {"type": "number", "minimum": -1e6, "maximum": 1e6}}},
             },
         },
         "voiced": {"type": ["array", "null"], "maxItems": MAX_WINDOWS,
@@ -202,6 +211,7 @@ def _quality_to_dict(quality: QualityTrack | None) -> dict[str, Any] | None:
         "hop_seconds": quality.hop_seconds,
         "vqscore": round(quality.vqscore, 6),
         "threshold": quality.threshold,
+        "problems": [problem.to_json() for problem in quality.problems],
     }
 
 
@@ -348,7 +358,8 @@ def _project_from_dict(data: Any, base_dir: Path | None) -> Project:
     if data.get("quality"):
         q = data["quality"]
         project.quality = QualityTrack(np.asarray(q["frame_scores"], dtype=np.float64),
-                                       q["hop_seconds"], q["vqscore"], q["threshold"])
+                                       q["hop_seconds"], q["vqscore"], q["threshold"],
+                                       _problems_from_dicts(q.get("problems", []), end))
     if data.get("voiced") is not None:
         project.voice = _voice_from_segments(data["voiced"], project.duration, end)
     project.keyframes = [_keyframe_from_dict(i, k, labels, project, end) for i, k in enumerate(data["keyframes"])]
@@ -507,6 +518,18 @@ def _windows_from_dict(w: dict[str, Any], n_labels: int) -> WindowProbabilities:
     probabilities = np.array(rows, dtype=np.float64).reshape(-1, n_labels)
     starts = np.asarray(w["starts"], dtype=np.int64)
     return WindowProbabilities(starts, w["window"], w["hop"], probabilities, w["n_samples"], w["sample_rate"])
+
+
+def _problems_from_dicts(records: list[dict[str, Any]], end: float) -> tuple[Problem, ...]:
+    problems = []
+    for i, record in enumerate(records):
+        if not record["start"] <= record["end"] <= end:
+            raise ProjectError(f"quality/problems/{i}: a problem must run forward within the clip "
+                               f"(0..{end:g} s), got {record['start']:g}..{record['end']:g} s")
+        detail = {key: value for key, value in record.items()
+                  if key not in ("kind", "start", "end", "severity")}
+        problems.append(Problem(record["kind"], record["start"], record["end"], record["severity"], detail))
+    return tuple(problems)
 
 
 def _voice_from_segments(segments: list[list[float]], duration: float, end: float) -> VoiceActivity:

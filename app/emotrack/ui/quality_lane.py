@@ -8,6 +8,11 @@ undo step per drag) or a spin box (``make_threshold_box``); both push
 ``commands.set_quality`` with a new threshold, so the core re-flags the audio and marks
 the keys inferred over it low-confidence.
 
+Diagnosed problems (``QualityTrack.problems``) are coloured bars along the top of the
+lane, one row per kind, each with a short label ("noise 12 dB") and a tooltip giving its
+severity; the bars are one item per kind, the labels are rebuilt only when the problems
+change (not on every threshold drag).
+
 The lane is hidden while the project has no quality scores (no model, not scored yet).
 """
 
@@ -24,6 +29,7 @@ from PySide6.QtWidgets import QDoubleSpinBox
 
 from emotrack.core import commands
 from emotrack.core.commands import Command
+from emotrack.core.audio_diagnosis import KINDS, Problem
 from emotrack.core.document import Project, QualityTrack
 
 from .theme import DARK, Theme
@@ -33,6 +39,32 @@ FLAG_COLOUR = "#e5484d"
 SCORE_COLOUR = "#3fb6a8"
 THRESHOLD_COLOUR = "#f5a524"
 WAVE_Y = (-1.0, 1.0)
+# One colour per problem kind (KINDS order); bright enough on both themes.
+PROBLEM_COLOURS = {"clipping": "#e5484d", "level_low": "#8e8cd8", "level_high": "#f76b15",
+                   "noise": "#a18072", "band_limit": "#3e9b4f", "dropouts": "#e93d82",
+                   "reverberation": "#0090ff"}
+PROBLEM_ROW_HEIGHT = 0.07  # of the lane's 0..1 score range, per kind
+PROBLEM_TOP = 0.97  # the first row, just inside the top edge so its bar is not cut
+
+
+def problem_label(problem: Problem) -> str:
+    """Short text for a problem: its kind and what was measured."""
+    detail = problem.detail
+    kind = problem.kind.replace("_", " ")
+    if "snr_db" in detail:
+        return f"{kind} {detail['snr_db']:.0f} dB SNR"
+    if "cutoff_hz" in detail:
+        return f"{kind} {detail['cutoff_hz'] / 1000:.1f} kHz"
+    if "active_dbfs" in detail:
+        return f"{kind} {detail['active_dbfs']:.0f} dBFS"
+    if "rt60_s" in detail:
+        return f"{kind} RT60 {detail['rt60_s']:.1f} s"
+    return kind
+
+
+def problem_tooltip(problem: Problem) -> str:
+    return (f"{problem_label(problem)}\n{problem.start:.2f}–{problem.end:.2f} s, "
+            f"severity {problem.severity:.2f}")
 
 
 def region_outline(regions, bottom: float, top: float) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +135,14 @@ class QualityLane(QObject):
         p.addItem(self.threshold_line)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False)
         p.addItem(self.playhead)
+        self.problem_items: dict[str, pg.PlotDataItem] = {}
+        for kind in KINDS:
+            item = pg.PlotDataItem(pen=pg.mkPen(PROBLEM_COLOURS[kind], width=5), connect="pairs")
+            item.setZValue(15)
+            p.addItem(item)
+            self.problem_items[kind] = item
+        self.problem_labels: list[pg.TextItem] = []
+        self._drawn_problems: tuple = ()
 
         wave_brush = pg.mkColor(FLAG_COLOUR)
         wave_brush.setAlpha(45)
@@ -144,6 +184,7 @@ class QualityLane(QObject):
         self.wave_region_item.setVisible(visible)
 
     def _on_quality(self, quality: QualityTrack | None) -> None:
+        self._draw_problems(() if quality is None else quality.problems)
         if quality is None:
             self.score_item.setData([], [])
             self.region_item.setData([], [])
@@ -162,6 +203,35 @@ class QualityLane(QObject):
         # setValue emits sigPositionChanged (the label follows), not sigDragged: no edit.
         self.threshold_line.setValue(quality.threshold)
         self._sync_spin(quality.threshold)
+
+    def _draw_problems(self, problems: tuple) -> None:
+        if problems == self._drawn_problems:
+            return
+        self._drawn_problems = problems
+        for label in self.problem_labels:
+            self.plot.removeItem(label)
+        self.problem_labels = []
+        for row, kind in enumerate(KINDS):
+            spans = [(p.start, p.end) for p in problems if p.kind == kind]
+            y = PROBLEM_TOP - row * PROBLEM_ROW_HEIGHT
+            self.problem_items[kind].setData(np.asarray(spans, dtype=float).reshape(-1),
+                                             np.full(2 * len(spans), y))
+        for problem in problems:
+            label = pg.TextItem(problem_label(problem), color=PROBLEM_COLOURS[problem.kind],
+                                anchor=(0, 0.5), fill=(0, 0, 0, 160))
+            label.setToolTip(problem_tooltip(problem))
+            label.setPos(problem.start, PROBLEM_TOP - KINDS.index(problem.kind) * PROBLEM_ROW_HEIGHT)
+            label.setZValue(25)
+            self.plot.addItem(label)
+            self.problem_labels.append(label)
+
+    def drawn_problems(self) -> list[tuple[str, float, float]]:
+        """(kind, start, end) of every bar the lane shows."""
+        drawn = []
+        for kind, item in self.problem_items.items():
+            x = item.xData if item.xData is not None else []
+            drawn += [(kind, float(x[i]), float(x[i + 1])) for i in range(0, len(x), 2)]
+        return drawn
 
     def drawn_regions(self) -> list[list[float]]:
         return spans_from_outline(self.region_item.xData)

@@ -2,7 +2,7 @@
 
 Pick a folder; every audio file in it is decoded and scored by the quality model in a
 worker thread (progress, cancel). Results fill a sortable table (file, VQScore, flagged
-seconds, duration) and a histogram of VQScores; the table exports as CSV. Double-click a
+seconds, duration, diagnosed problems) and a histogram of VQScores; the table exports as CSV. Double-click a
 row to open that file in the main window (``openRequested``).
 
 Scoring is :func:`emotrack.pipeline.score_quality` (the same path as the single clip);
@@ -26,7 +26,7 @@ from .theme import DARK
 from .worker import CancellableWorker, cached_quality_estimator
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif"}
-COLUMNS = ("File", "VQScore", "Flagged (s)", "Duration (s)")
+COLUMNS = ("File", "VQScore", "Flagged (s)", "Duration (s)", "Problems")
 HISTOGRAM_BINS = 20
 
 
@@ -39,7 +39,8 @@ class BatchQualityWorker(CancellableWorker):
     """Scores each file in turn; one ``scored``/``skipped`` signal per file."""
 
     progress = Signal(int, int)  # done, total
-    scored = Signal(str, float, float, float)  # path, vqscore, flagged seconds, duration
+    # path, vqscore, flagged seconds, duration, problem kinds ("noise, clipping ×3")
+    scored = Signal(str, float, float, float, str)
     skipped = Signal(str, str)  # path, reason
     failed = Signal(str)  # the model cannot be loaded
 
@@ -70,8 +71,14 @@ class BatchQualityWorker(CancellableWorker):
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
                 self.skipped.emit(str(path), f"{type(error).__name__}: {error}")
             else:
-                self.scored.emit(str(path), track.vqscore, track.flagged_seconds, clip.duration)
+                self.scored.emit(str(path), track.vqscore, track.flagged_seconds, clip.duration,
+                                 problems_text(track.problem_counts))
             self.progress.emit(i + 1, total)
+
+
+def problems_text(counts: dict[str, int]) -> str:
+    """``{"noise": 1, "clipping": 3}`` as "noise, clipping ×3"."""
+    return ", ".join(kind if count == 1 else f"{kind} ×{count}" for kind, count in counts.items())
 
 
 def _number_item(value: float, decimals: int) -> QTableWidgetItem:
@@ -196,7 +203,8 @@ class QualityReport(QDialog):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
-    def _on_scored(self, path: str, vqscore: float, flagged: float, duration: float) -> None:
+    def _on_scored(self, path: str, vqscore: float, flagged: float, duration: float,
+                   problems: str = "") -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
         name = QTableWidgetItem(Path(path).name)
@@ -206,6 +214,7 @@ class QualityReport(QDialog):
         self.table.setItem(row, 1, _number_item(vqscore, 4))
         self.table.setItem(row, 2, _number_item(flagged, 2))
         self.table.setItem(row, 3, _number_item(duration, 2))
+        self.table.setItem(row, 4, QTableWidgetItem(problems))
         self._update_histogram()
 
     def _on_skipped(self, path: str, reason: str) -> None:
@@ -271,9 +280,10 @@ class QualityReport(QDialog):
         try:
             with atomic_text_file(path) as handle:
                 writer = csv.writer(handle)
-                writer.writerow(["file", "vqscore", "flagged_seconds", "duration_seconds"])
-                for file, score, flagged, duration in self.rows():
-                    writer.writerow([file, f"{score:.4f}", f"{flagged:.2f}", f"{duration:.2f}"])
+                writer.writerow(["file", "vqscore", "flagged_seconds", "duration_seconds", "problems"])
+                for r, (file, score, flagged, duration) in enumerate(self.rows()):
+                    writer.writerow([file, f"{score:.4f}", f"{flagged:.2f}", f"{duration:.2f}",
+                                     self.table.item(r, 4).text()])
         except OutputError as error:  # the atomic writer turns OSError into one sentence
             self._error(str(error)[0].upper() + str(error)[1:])
             return False
