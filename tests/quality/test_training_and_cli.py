@@ -88,8 +88,9 @@ def test_quality_record_json_shape(tiny_model):
     estimator = QualityEstimator(tiny_model)
     noisy = harmonic_speech(2.0) + 0.3 * np.random.default_rng(0).standard_normal(32000)
     record = quality_cli.quality_record("take.wav", noisy.astype(np.float32), estimator, 0.99)
-    assert set(record) == {"path", "vqscore", "flagged_seconds"}
+    assert set(record) == {"path", "vqscore", "flagged_seconds", "problems"}
     assert record["path"] == "take.wav"
+    assert "noise" in {problem["kind"] for problem in record["problems"]}  # white noise at about 0 dB SNR
     assert -1 <= record["vqscore"] <= 1
     assert all(len(region) == 2 and region[0] < region[1] for region in record["flagged_seconds"])
     assert record["flagged_seconds"]  # threshold 0.99 flags almost everything
