@@ -74,6 +74,18 @@ def test_dropouts_are_found_as_regions(clean):
     assert len(found) == len(spans)
 
 
+def test_the_pauses_of_a_gated_voice_are_not_dropouts(clean):
+    """espeak-ng (the bundled sample) cuts every pause to exact zero as abruptly as a lost
+    packet; a quarter of the clip is zero, so those runs are pauses."""
+    import soundfile
+
+    from emotrack.resources import sample_clip_path
+
+    samples, rate = soundfile.read(sample_clip_path(), dtype="float32")
+    assert np.mean(samples == 0.0) > 0.2
+    assert "dropouts" not in {p.kind for p in diagnose(samples, rate)}
+
+
 def test_reverberation_is_found_with_a_longer_rt60(clean):
     wet = degrade.reverberate(clean, 0.8, np.random.default_rng(3))
     assert "reverberation" in kinds(wet)

@@ -45,6 +45,11 @@ CLIP_MIN_RUNS = 3
 # syllable would have faded anyway).
 DROPOUT_MIN_SECONDS = 0.002
 DROPOUT_MAX_SECONDS = 0.5
+# A synthetic voice or a noise gate puts exact digital zero in every pause, and cuts to it
+# as abruptly as a lost packet does; when this share of the clip is exact zero, its zero
+# runs are taken for pauses, not dropouts (the lost packets of a recording with a noise
+# floor are a few percent of it at most).
+GATED_ZERO_SHARE = 0.15
 # Reverberation: estimated RT60 above this is flagged.
 REVERB_RT60_SECONDS = 0.33
 REVERB_MIN_SNR_DB = 15.0
@@ -215,11 +220,15 @@ def detect_band_limit(samples: np.ndarray, sample_rate: int) -> list[Problem]:
 
 
 def detect_dropouts(samples: np.ndarray, sample_rate: int) -> list[Problem]:
-    """Runs of digital silence cut into audio: loud right before or right after."""
+    """Runs of digital silence cut into audio: loud right before or right after, in a
+    clip that is not gated to digital silence in its pauses (``GATED_ZERO_SHARE``)."""
     level = active_level_dbfs(samples, sample_rate)
     if level is None:
         return []
-    silent = _runs(samples == 0.0)
+    zero = samples == 0.0
+    if zero.mean() > GATED_ZERO_SHARE:
+        return []
+    silent = _runs(zero)
     lengths = silent[:, 1] - silent[:, 0]
     silent = silent[(lengths >= DROPOUT_MIN_SECONDS * sample_rate)
                     & (lengths <= DROPOUT_MAX_SECONDS * sample_rate)
