@@ -261,6 +261,12 @@ def test_lane_labels_the_diagnosed_problems(scored, tmp_path):
     assert [label.toPlainText() for label in lane.problem_labels] == ["clipping", "noise 12 dB SNR"]
     assert problem_label(problems[1]) == "noise 12 dB SNR"
     assert "severity 0.50" in lane.problem_labels[1].toolTip()
+    # Several regions of one kind share one label, with their count.
+    window.push(commands.set_quality(project, dataclasses.replace(project.quality, problems=problems + (
+        Problem("clipping", 2.0, 2.1, 0.7, {"peak_dbfs": 0.0}),)), "Diagnose"))
+    assert [label.toPlainText() for label in lane.problem_labels] == ["clipping ×2", "noise 12 dB SNR"]
+    assert "2.00–2.10 s" in lane.problem_labels[0].toolTip()
+    window.undo_stack.undo()
     labels_before = list(lane.problem_labels)
     drag_threshold(lane, [0.4])  # a threshold edit keeps the problems and their labels
     assert lane.problem_labels == labels_before

@@ -9,8 +9,8 @@ undo step per drag) or a spin box (``make_threshold_box``); both push
 the keys inferred over it low-confidence.
 
 Diagnosed problems (``QualityTrack.problems``) are coloured bars along the top of the
-lane, one row per kind, each with a short label ("noise 12 dB") and a tooltip giving its
-severity; the bars are one item per kind, the labels are rebuilt only when the problems
+lane, one row per kind, labelled once per kind ("noise 12 dB", "dropouts ×3") with a tooltip
+listing each region's span and severity; the bars are one item per kind, the labels are rebuilt only when the problems
 change (not on every threshold drag).
 
 The lane is hidden while the project has no quality scores (no model, not scored yet).
@@ -216,10 +216,18 @@ class QualityLane(QObject):
             y = PROBLEM_TOP - row * PROBLEM_ROW_HEIGHT
             self.problem_items[kind].setData(np.asarray(spans, dtype=float).reshape(-1),
                                              np.full(2 * len(spans), y))
-        for problem in problems:
-            label = pg.TextItem(problem_label(problem), color=PROBLEM_COLOURS[problem.kind],
+        # One label per kind, at its first region: the regions of one kind share a row,
+        # and a label each would pile up over short, close regions (a run of dropouts).
+        for kind in KINDS:
+            of_kind = [p for p in problems if p.kind == kind]
+            if not of_kind:
+                continue
+            problem = of_kind[0]
+            more = f" ×{len(of_kind)}" if len(of_kind) > 1 else ""
+            label = pg.TextItem(problem_label(problem) + more, color=PROBLEM_COLOURS[kind],
                                 anchor=(0, 0.5), fill=(0, 0, 0, 160))
-            label.setToolTip(problem_tooltip(problem))
+            label.setToolTip("\n\n".join(problem_tooltip(p) for p in of_kind[:8])
+                             + (f"\n… and {len(of_kind) - 8} more" if len(of_kind) > 8 else ""))
             label.setPos(problem.start, PROBLEM_TOP - KINDS.index(problem.kind) * PROBLEM_ROW_HEIGHT)
             label.setZValue(25)
             self.plot.addItem(label)
