@@ -1,6 +1,13 @@
 """Errors a user can act on. Their message is one line, shown as-is by the CLI and GUI."""
 
 
+def first_line(error: BaseException, limit: int | None = 300) -> str:
+    """The first line of ``error``'s message, at most ``limit`` characters ("" when it
+    has none): what a one-line report can show of an exception from a library."""
+    lines = str(error).strip().splitlines()
+    return lines[0][:limit] if lines else ""
+
+
 class EmotrackError(Exception):
     """Base class: the CLI prints ``emotrack: error: <message>`` and exits with code 2."""
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
+from itertools import islice
 from typing import Any
 
 from ..errors import EmotrackError
@@ -71,26 +72,17 @@ def _run_in_processes(jobs: Iterable[LineJob], settings: BatchSettings, workers:
         queue = iter(jobs)
         # Keep each worker a couple of lines ahead, not the whole batch queued: a Ctrl+C
         # then cancels little, and memory stays flat for 100,000-line batches.
-        for job in _take(queue, 2 * workers):
+        for job in islice(queue, 2 * workers):
             pending[pool.submit(_run_line, job)] = job
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 job = pending.pop(future)
                 on_result(_result_of(future, job))
-                for more in _take(queue, 1):
+                for more in islice(queue, 1):
                     pending[pool.submit(_run_line, more)] = more
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _take(queue, n: int) -> list[LineJob]:
-    taken = []
-    for job in queue:
-        taken.append(job)
-        if len(taken) == n:
-            break
-    return taken
 
 
 def _result_of(future, job: LineJob) -> Record:

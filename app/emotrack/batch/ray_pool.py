@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import EmotrackError, ParameterError
+from ..errors import EmotrackError, ParameterError, first_line
 from .work import BatchSettings, LineJob, LineWorker
 
 
@@ -41,7 +41,7 @@ def connect(address: str):
             else:
                 ray.init(address=address, log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as error:
-            first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+            first = first_line(error) or type(error).__name__
             raise ParameterError(f"cannot connect to the Ray cluster at {address}: {first}") from None
     return ray
 
@@ -76,7 +76,7 @@ def run_ray(jobs: list[LineJob], settings: BatchSettings, address: str, workers:
         for record in pool.map_unordered(lambda actor, job: actor.run.remote(job), jobs):
             on_result(record)
     except ray.exceptions.RayError as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        first = first_line(error) or type(error).__name__
         raise EmotrackError(f"the Ray batch stopped ({type(error).__name__}: {first}); the finished "
                             "lines are kept, run the batch again to continue") from None
     finally:

@@ -20,7 +20,7 @@ from typing import Any
 from ..core.batch_report import line_stats
 from ..core.project_file import project_from_dict, project_to_dict, save_project
 from ..core.settings import AnalysisSettings, HeuristicSettings, settings_to_dict
-from ..errors import EmotrackError
+from ..errors import EmotrackError, first_line
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,7 @@ class LineWorker:
         except EmotrackError as error:
             record.update(status="failed", error=str(error))
         except Exception as error:  # noqa: BLE001 - one bad line must not stop the batch
-            first = (str(error).strip().splitlines() or [""])[0][:300]
-            record.update(status="failed", error=f"internal error ({type(error).__name__}: {first})")
+            record.update(status="failed", error=f"internal error ({type(error).__name__}: {first_line(error)})")
         record["seconds"] = round(time.perf_counter() - began, 3)
         # What the line cost the worker (the benchmark sums these per worker).
         record["cpu_seconds"] = round(time.process_time() - cpu_began, 3)

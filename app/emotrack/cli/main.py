@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .. import __version__
-from ..errors import EmotrackError, ParameterError
+from ..errors import EmotrackError, ParameterError, first_line
 from . import analyze, batch, classify, enhance, export, quality, train
 from .options import one_line
 
@@ -145,8 +145,7 @@ def _unknown_command_message(word: str, commands: list[str]) -> str:
 
 
 def _internal_error_line(error: BaseException, log: Path | None) -> str:
-    lines = str(error).strip().splitlines()
-    first = lines[0][:200] if lines else ""
+    first = first_line(error, 200)
     what = f"{type(error).__name__}: {first}" if first else type(error).__name__
     where = f"details in {log}" if log else "run again with --debug for details"
     return f"internal error ({what}); {where}"

@@ -72,6 +72,21 @@ class Problem:
         record.update({key: round(float(value), 2) for key, value in self.detail.items()})
         return record
 
+    @classmethod
+    def from_json(cls, record: dict) -> Problem:
+        """The inverse of :meth:`to_json` (keys beyond the four are the detail)."""
+        detail = {key: value for key, value in record.items() if key not in _REQUIRED_KEYS}
+        return cls(record["kind"], record["start"], record["end"], record["severity"], detail)
+
+
+_REQUIRED_KEYS = ("kind", "start", "end", "severity")
+
+
+def problem_counts_text(counts: dict[str, int]) -> str:
+    """``{"noise": 1, "clipping": 3}`` as "noise, clipping ×3": what a sound editor has
+    to fix in a line, for tables and reports."""
+    return ", ".join(kind if count == 1 else f"{kind} ×{count}" for kind, count in counts.items())
+
 
 def _clamp01(value: float) -> float:
     return float(min(1.0, max(0.0, value)))
@@ -152,7 +167,7 @@ def detect_level(samples: np.ndarray, sample_rate: int) -> list[Problem]:
 
 
 def estimate_snr_db(samples: np.ndarray, sample_rate: int) -> float | None:
-    """Clip power over noise-floor power, the noise floor being the 10th percentile of
+    """Clip power over noise-floor power, the noise floor being the 5th percentile of
     20 ms frame powers (speech has pauses between words; stationary noise fills them).
     None for digital silence."""
     powers = 10.0 ** (frame_levels_db(samples, sample_rate) / 10.0)

@@ -51,7 +51,7 @@ class Ledger:
                 and record.get("fingerprint") == fingerprint and all(p.is_file() for p in outputs))
 
     def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n"
+        line = _ledger_line(record)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a+b") as handle:
             # A torn last line would swallow this record: start on a fresh line.
@@ -65,9 +65,11 @@ class Ledger:
         self.records[record["name"]] = record
 
     def compact(self) -> None:
-        text = "".join(json.dumps(r, allow_nan=False, separators=(",", ":")) + "\n"
-                       for r in self.records.values())
-        write_text_atomic(self.path, text)
+        write_text_atomic(self.path, "".join(_ledger_line(r) for r in self.records.values()))
+
+
+def _ledger_line(record: dict[str, Any]) -> str:
+    return json.dumps(record, allow_nan=False, separators=(",", ":")) + "\n"
 
 
 def lock_folder(folder: Path):

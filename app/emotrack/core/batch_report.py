@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .atomic import write_text_atomic
+from .audio_diagnosis import problem_counts_text
 from .document import Project
 from .emotions import EMOTIONS
 
@@ -128,9 +129,7 @@ def report_html(rows: list[dict[str, Any]], title: str) -> str:
         for r in scored:
             flagged = r.get("flagged_seconds") or 0.0
             regions = ", ".join(f"{a:.2f}–{b:.2f} s" for a, b in r.get("flagged_regions") or [])
-            # Kind counts ("noise, clipping ×3"): what the sound editor has to fix.
-            problems = ", ".join(kind if count == 1 else f"{kind} ×{count}"
-                                 for kind, count in (r.get("problems") or {}).items())
+            problems = problem_counts_text(r.get("problems") or {})
             parts.append(f"<tr{' class=bad' if flagged else ''}><td>{esc(r['name'])}</td>"
                          f"<td>{esc(r.get('character') or '')}</td><td class='num'>{r['vqscore']:.3f}</td>"
                          f"<td class='num'>{flagged:.2f}</td><td>{esc(regions)}</td>"

@@ -526,9 +526,7 @@ def _problems_from_dicts(records: list[dict[str, Any]], end: float) -> tuple[Pro
         if not record["start"] <= record["end"] <= end:
             raise ProjectError(f"quality/problems/{i}: a problem must run forward within the clip "
                                f"(0..{end:g} s), got {record['start']:g}..{record['end']:g} s")
-        detail = {key: value for key, value in record.items()
-                  if key not in ("kind", "start", "end", "severity")}
-        problems.append(Problem(record["kind"], record["start"], record["end"], record["severity"], detail))
+        problems.append(Problem.from_json(record))
     return tuple(problems)
 
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from emotrack.core.audio_diagnosis import problem_counts_text
 from .theme import DARK
 from .worker import CancellableWorker, cached_quality_estimator
 
@@ -72,13 +73,8 @@ class BatchQualityWorker(CancellableWorker):
                 self.skipped.emit(str(path), f"{type(error).__name__}: {error}")
             else:
                 self.scored.emit(str(path), track.vqscore, track.flagged_seconds, clip.duration,
-                                 problems_text(track.problem_counts))
+                                 problem_counts_text(track.problem_counts))
             self.progress.emit(i + 1, total)
-
-
-def problems_text(counts: dict[str, int]) -> str:
-    """``{"noise": 1, "clipping": 3}`` as "noise, clipping ×3"."""
-    return ", ".join(kind if count == 1 else f"{kind} ×{count}" for kind, count in counts.items())
 
 
 def _number_item(value: float, decimals: int) -> QTableWidgetItem:

@@ -27,7 +27,7 @@ from emotrack.core.analysis import WindowProbabilities
 from emotrack.core.emotions import EMOTIONS, canonical_labels
 from emotrack.core.vad import detect_voice
 from emotrack.core.windowing import window_starts
-from emotrack.errors import ModelError, ParameterError
+from emotrack.errors import ModelError, ParameterError, first_line
 from emotrack.ml.device import autocast, resolve_device
 from emotrack.ml.emotion.whisper_pooling import WhisperWindowScorer
 from emotrack.resources import emotion_model_dir
@@ -126,8 +126,8 @@ class EmotionModel:
             model = AutoModelForAudioClassification.from_pretrained(
                 path, local_files_only=True, dtype=torch.float32)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"cannot load emotion model from {path}: {first_line}") from exc
+            message = first_line(exc, None) or type(exc).__name__
+            raise ModelError(f"cannot load emotion model from {path}: {message}") from exc
 
         sample_rate, normalize, mel_filters = 16000, True, None
         if (path / "preprocessor_config.json").is_file():

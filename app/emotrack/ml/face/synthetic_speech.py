@@ -166,8 +166,7 @@ def synthesize(text: str, voice: str = "en-us", rate: int = 170, pitch: int = 50
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0 or not path.exists():
             raise AudioError(f"espeak-ng failed for voice {voice}: {result.stderr.strip()[:200]}")
-        samples, rate_hz = sf.read(path, dtype="float32", always_2d=True)
-    return soxr.resample(samples.mean(axis=1), rate_hz, SAMPLE_RATE).astype(np.float32)
+        return _read_16k(path)
 
 
 def _synthesize_other(text: str, engine: str, name: str, rate: int, pitch: int, amplitude: int) -> np.ndarray:
