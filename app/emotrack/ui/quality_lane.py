@@ -212,23 +212,20 @@ class QualityLane(QObject):
             self.plot.removeItem(label)
         self.problem_labels = []
         for row, kind in enumerate(KINDS):
-            spans = [(p.start, p.end) for p in problems if p.kind == kind]
-            y = PROBLEM_TOP - row * PROBLEM_ROW_HEIGHT
-            self.problem_items[kind].setData(np.asarray(spans, dtype=float).reshape(-1),
-                                             np.full(2 * len(spans), y))
-        # One label per kind, at its first region: the regions of one kind share a row,
-        # and a label each would pile up over short, close regions (a run of dropouts).
-        for kind in KINDS:
             of_kind = [p for p in problems if p.kind == kind]
+            y = PROBLEM_TOP - row * PROBLEM_ROW_HEIGHT
+            self.problem_items[kind].setData(np.asarray([(p.start, p.end) for p in of_kind], dtype=float).reshape(-1),
+                                             np.full(2 * len(of_kind), y))
             if not of_kind:
                 continue
-            problem = of_kind[0]
+            # One label per kind, at its first region: the regions of one kind share a row,
+            # and a label each would pile up over short, close regions (a run of dropouts).
             more = f" ×{len(of_kind)}" if len(of_kind) > 1 else ""
-            label = pg.TextItem(problem_label(problem) + more, color=PROBLEM_COLOURS[kind],
+            label = pg.TextItem(problem_label(of_kind[0]) + more, color=PROBLEM_COLOURS[kind],
                                 anchor=(0, 0.5), fill=(0, 0, 0, 160))
             label.setToolTip("\n\n".join(problem_tooltip(p) for p in of_kind[:8])
                              + (f"\n… and {len(of_kind) - 8} more" if len(of_kind) > 8 else ""))
-            label.setPos(problem.start, PROBLEM_TOP - KINDS.index(problem.kind) * PROBLEM_ROW_HEIGHT)
+            label.setPos(of_kind[0].start, y)
             label.setZValue(25)
             self.plot.addItem(label)
             self.problem_labels.append(label)
