@@ -1,4 +1,5 @@
-"""How well VQScore tracks intrusive quality metrics on degraded held-out speech.
+"""How well VQScore and the supervised quality estimator track intrusive quality
+metrics on degraded held-out speech.
 
     PYTHONPATH=app python benchmarks/quality_correlation.py --clean ../shared/data/speech_clean
 
@@ -7,9 +8,12 @@ on), degrades each utterance (white / pink / babble / speech-shaped noise at -5.
 SNR, synthetic reverb RT60 0.2-1.2 s, Opus and MP3 at low bit rates, hard clipping, band
 limits), and scores every version with VQScore, PESQ-wb and STOI (against the clean
 reference) and DNSMOS P.835 OVRL (reference-free, the ONNX model of the ``speechmos``
-wheel run with onnxruntime). Prints Pearson LCC and Spearman SRCC of VQScore and of
-DNSMOS against PESQ / STOI / DNSMOS, pooled and per degradation type, and how often the
-clean utterance scores higher than its degraded version.
+wheel run with onnxruntime), and with the supervised estimator (``mos_estimator``; its
+PESQ and STOI estimates, "EST" and "ESTOI" below; ``--mos-model``, default the bundled
+one). Prints Pearson LCC and Spearman SRCC of each reference-free score against PESQ /
+STOI, pooled and per degradation type, and how often the clean utterance scores higher
+than its degraded version. The estimator was trained on other speakers and on randomly
+drawn degradations (``mos_corpus``), never on this grid of conditions.
 
 Items per utterance: 4 noises × 5 SNRs, 3 reverbs, 3 codec settings, 2 clipping
 levels, 2 band limits (30).
@@ -151,6 +155,7 @@ def main() -> int:
     import soundfile
 
     from emotrack.ml.quality.training import benchmark_split, find_audio
+    from emotrack.ml.quality.mos_estimator import MOSEstimator
     from emotrack.ml.quality.vqscore import QualityEstimator
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -161,6 +166,8 @@ def main() -> int:
                         help="speakers to degrade: the benchmark's (report these) or the "
                              "training run's validation speakers (choose checkpoints on "
                              "these, so the benchmark stays unseen)")
+    parser.add_argument("--mos-model", type=Path, default=None,
+                        help="supervised quality estimator folder (default: the bundled one)")
     parser.add_argument("--max-seconds", type=float, default=8.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=None,
@@ -173,6 +180,7 @@ def main() -> int:
 
     torch.set_num_threads(1)
     estimator = QualityEstimator.from_pretrained(args.model, device="cpu")
+    mos = MOSEstimator.from_pretrained(args.mos_model, device="cpu")
     dnsmos = DNSMOS()
     _, validation, benchmark = benchmark_split(find_audio(args.clean))
     held_out = validation if args.split == "validation" else benchmark
@@ -183,10 +191,10 @@ def main() -> int:
         cache = json.loads(args.cache.read_text())
     used = list(range(min(args.limit, len(utterances))))
     print(f"{len(used)} {args.split} utterances (of {len(held_out)}), model "
-          f"{args.model or 'bundled'}", flush=True)
+          f"{args.model or 'bundled'}, estimator {args.mos_model or 'bundled'}", flush=True)
 
     rows: list[dict] = []
-    pairs_vq, pairs_dns = [], []
+    pairs_vq, pairs_dns, pairs_est = [], [], []
     clean_frames: list[np.ndarray] = []
     heavy_frames: list[np.ndarray] = []  # white/babble at -5 and 0 dB SNR
     started = time.monotonic()
@@ -195,6 +203,7 @@ def main() -> int:
         others = [u for j, u in enumerate(utterances) if j != index]
         name = held_out[index].name
         clean_vq = estimator.score(clean)
+        clean_est = mos.score(clean).pesq
         clean_frames.append(smooth(clean_vq.frame_scores, 6))
         prefix = f"{name}|{args.max_seconds}|{args.seed}"
         if f"{prefix}|clean" not in cache:
@@ -204,6 +213,7 @@ def main() -> int:
             degraded = make()
             scored = estimator.score(degraded)
             vq = scored.vqscore
+            estimated = mos.score(degraded)
             if kind in ("white", "babble") and condition in ("-5 dB", "0 dB"):
                 heavy_frames.append(smooth(scored.frame_scores, 6))
             key = f"{prefix}|{kind}|{condition}"
@@ -212,11 +222,12 @@ def main() -> int:
                 cache[key] = {"pesq": pesq_wb, "stoi": stoi_score,
                               "dnsmos": dnsmos.ovrl(degraded)}
             rows.append({"utterance": name, "type": kind, "condition": condition,
-                         "vqscore": vq, **cache[key],
+                         "vqscore": vq, "est": estimated.pesq, "estoi": estimated.stoi, **cache[key],
                          "clean_vqscore": clean_vq.vqscore, "clean_dnsmos": clean_dns})
             dns = cache[key]["dnsmos"]
             pairs_vq.append(clean_vq.vqscore > vq)
             pairs_dns.append(clean_dns > dns)
+            pairs_est.append(clean_est > estimated.pesq)
         if args.cache:
             args.cache.write_text(json.dumps(cache) + "\n")
         print(f"  {index + 1}/{len(used)} {name} "
@@ -225,12 +236,12 @@ def main() -> int:
     if args.json_out:
         args.json_out.write_text(json.dumps(rows, indent=1) + "\n")
     column = {k: np.array([r[k] for r in rows], dtype=np.float64)
-              for k in ("vqscore", "pesq", "stoi", "dnsmos")}
+              for k in ("vqscore", "est", "estoi", "pesq", "stoi", "dnsmos")}
     kinds = np.array([r["type"] for r in rows])
 
     def table_row(name: str, mask: np.ndarray) -> str:
         cells = []
-        for x, y in (("vqscore", "pesq"), ("vqscore", "stoi"), ("vqscore", "dnsmos"),
+        for x, y in (("est", "pesq"), ("estoi", "stoi"), ("vqscore", "pesq"), ("vqscore", "stoi"),
                      ("dnsmos", "pesq"), ("dnsmos", "stoi")):
             lcc, srcc = correlations(column[x][mask], column[y][mask])
             cells.append(f"{lcc:6.3f} {srcc:6.3f}")
@@ -239,7 +250,7 @@ def main() -> int:
     print()
     print(f"{len(rows)} degraded items; LCC SRCC per pair "
           f"(PESQ-wb NaN on {int(np.isnan(column['pesq']).sum())} items, left out)")
-    print(f"{'type':<14}{'n':>5}  {'VQ~PESQ':>13}  {'VQ~STOI':>13}  {'VQ~DNSMOS':>13}  "
+    print(f"{'type':<14}{'n':>5}  {'EST~PESQ':>13}  {'ESTOI~STOI':>13}  {'VQ~PESQ':>13}  {'VQ~STOI':>13}  "
           f"{'DNSMOS~PESQ':>13}  {'DNSMOS~STOI':>13}")
     print(table_row("pooled", np.ones(len(rows), dtype=bool)))
     # Additive noise alone is the reference's own test ground (VoiceBank-DEMAND).
@@ -247,8 +258,15 @@ def main() -> int:
     for kind in dict.fromkeys(kinds):
         print(table_row(kind, kinds == kind))
     print()
-    print(f"clean scores higher than degraded: VQScore {100 * np.mean(pairs_vq):.1f} %, "
-          f"DNSMOS {100 * np.mean(pairs_dns):.1f} % of {len(pairs_vq)} pairs")
+    print(f"clean scores higher than degraded: estimator {100 * np.mean(pairs_est):.1f} %, "
+          f"VQScore {100 * np.mean(pairs_vq):.1f} %, DNSMOS {100 * np.mean(pairs_dns):.1f} % of {len(pairs_vq)} pairs")
+    est_losses = Counter(f"{r['type']} {r['condition']}" for r, won in zip(rows, pairs_est) if not won)
+    print("estimator misses: " + (", ".join(f"{name} x{count}" for name, count in est_losses.most_common())
+                                  or "none"))
+    errors = column["est"] - column["pesq"]
+    keep = np.isfinite(errors)
+    print(f"estimator PESQ error: RMSE {np.sqrt(np.mean(errors[keep] ** 2)):.3f}, "
+          f"mean {np.mean(errors[keep]):+.3f}")
     losses = Counter(f"{r['type']} {r['condition']}"
                      for r, won in zip(rows, pairs_vq) if not won)
     print("VQScore misses (degraded scored at or above its clean version): "

@@ -57,6 +57,43 @@ def pink_noise(length: int, rng: np.random.Generator,
     return _shape_spectrum(length, 1.0 / np.sqrt(np.maximum(freqs, 20.0)), rng)
 
 
+def brown_noise(length: int, rng: np.random.Generator,
+                sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """1/f^2 power spectrum (rumble: traffic, wind, HVAC), flat below 20 Hz."""
+    freqs = np.fft.rfftfreq(length, 1.0 / sample_rate)
+    return _shape_spectrum(length, 1.0 / np.maximum(freqs, 20.0), rng)
+
+
+def band_noise(length: int, low_hz: float, high_hz: float, rng: np.random.Generator,
+               sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """White noise kept only between ``low_hz`` and ``high_hz`` (a fan, a whine, hiss)."""
+    if not 0 <= low_hz < high_hz:
+        raise ValueError(f"need 0 <= low_hz < high_hz, got {low_hz}..{high_hz}")
+    freqs = np.fft.rfftfreq(length, 1.0 / sample_rate)
+    return _shape_spectrum(length, ((freqs >= low_hz) & (freqs <= high_hz)).astype(np.float64), rng)
+
+
+def hum(length: int, mains_hz: float, rng: np.random.Generator,
+        sample_rate: int = SAMPLE_RATE, harmonics: int = 8) -> np.ndarray:
+    """Mains hum: ``harmonics`` multiples of ``mains_hz`` (50 or 60) with random phases
+    and amplitudes falling off with order, over a faint hiss so it is never pure tones."""
+    times = np.arange(length) / sample_rate
+    tones = sum(rng.uniform(0.3, 1.0) / order * np.sin(2 * np.pi * mains_hz * order * times
+                                                        + rng.uniform(0, 2 * np.pi))
+                for order in range(1, harmonics + 1))
+    return (tones + 0.01 * rng.standard_normal(length)).astype(np.float32)
+
+
+def modulated_noise(length: int, rng: np.random.Generator, sample_rate: int = SAMPLE_RATE,
+                    rate_hz: float = 1.0, depth: float = 0.9) -> np.ndarray:
+    """Pink noise whose level wanders at about ``rate_hz`` (passing cars, a crowd, rain
+    gusts): non-stationary, so a noise-floor estimate from the pauses alone misjudges it."""
+    noise = pink_noise(length, rng, sample_rate)
+    knots = max(2, int(np.ceil(length / sample_rate * rate_hz)) + 2)
+    envelope = np.interp(np.linspace(0, knots - 1, length), np.arange(knots), rng.uniform(0, 1, knots))
+    return (noise * (1.0 - depth + depth * envelope)).astype(np.float32)
+
+
 def speech_shaped_noise(speech: np.ndarray, length: int, rng: np.random.Generator
                         ) -> np.ndarray:
     """Stationary noise with the long-term average magnitude spectrum of ``speech``."""
@@ -148,13 +185,17 @@ def align_to(reference: np.ndarray, degraded: np.ndarray, max_lag: int = 4000) -
     return out
 
 
-# PyAV encoder name and container for each codec; sample rates the encoders accept.
-_CODECS = {"opus": ("libopus", "ogg", 48000), "mp3": ("libmp3lame", "mp3", 16000)}
+# PyAV encoder name, container and the sample rate each codec runs at. AMR-NB and G.726
+# are telephone codecs (8 kHz, narrow band); AAC is FFmpeg's native encoder.
+_CODECS = {"opus": ("libopus", "ogg", 48000), "mp3": ("libmp3lame", "mp3", 16000),
+           "aac": ("aac", "adts", 16000), "amr_nb": ("libopencore_amrnb", "amr", 8000),
+           "g726": ("g726", "wav", 8000)}
+CODECS = tuple(_CODECS)
 
 
 def codec_round_trip(clean: np.ndarray, codec: str, bitrate: int,
                      sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Encode at ``bitrate`` bit/s with Opus or MP3 (PyAV) and decode, time-aligned."""
+    """Encode at ``bitrate`` bit/s with one of ``CODECS`` (PyAV) and decode, time-aligned."""
     import av
 
     if codec not in _CODECS:

@@ -1,0 +1,187 @@
+"""Training of the supervised quality estimator (``mos_estimator.MOSNet``).
+
+``emotrack train quality-mos --corpus DIR --out DIR [--epochs N] [--resume]``
+
+``--corpus`` is a folder built by ``python -m emotrack.ml.quality.mos_corpus``: degraded
+speech with its PESQ-wb and STOI against the clean original. Its ``train`` split trains;
+its ``validation`` split (other speakers) chooses the epoch, by the Pearson correlation
+(LCC) of predicted and true PESQ-wb. The benchmark speakers are in neither.
+
+Loss: squared error of the clip's PESQ, plus STOI's (scaled to PESQ's range), plus a
+weak pull of every frame's estimate towards its clip's scores (so the frame curve is a
+local estimate). Features are computed once per item (they have no parameters); batches
+hold items of similar length, so little is padded. After every epoch the run saves
+``OUT/checkpoint.pt`` (``--resume`` continues from it) and, when validation improved,
+``OUT/best`` (``save_pretrained``; ``--half`` for what ships).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from emotrack.errors import ParameterError
+from emotrack.ml.checkpoint import save_training_state
+from emotrack.ml.quality.mos_corpus import CorpusItem, read_corpus
+from emotrack.ml.quality.mos_estimator import FLOOR_DB, PESQ_RANGE, MOSConfig, MOSNet
+
+log = logging.getLogger(__name__)
+
+STOI_WEIGHT = PESQ_RANGE[1] - PESQ_RANGE[0]  # STOI's 0-1 scaled to PESQ's span
+FRAME_WEIGHT = 0.2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", type=Path, required=True, help="a quality corpus (mos_corpus)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--weight-decay", type=float, default=1e-2)
+    parser.add_argument("--hidden-channels", type=int, default=MOSConfig.hidden_channels)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after the epoch that passes this")
+
+
+def item_features(model: MOSNet, items: list[CorpusItem]) -> list[torch.Tensor]:
+    """Each item's input features ``[channels, frames]`` (fp16 to halve the memory)."""
+    with torch.inference_mode():
+        return [model.features(torch.from_numpy(item.audio())[None])[0].half() for item in items]
+
+
+def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Indices in batches of similar length, batch order shuffled."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(chunks)
+    return chunks
+
+
+def collate(features: list[torch.Tensor], indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded ``[batch, channels, frames]`` features and the ``[batch, frames]`` mask."""
+    frames = max(features[i].shape[-1] for i in indices)
+    channels = features[indices[0]].shape[0]
+    batch = torch.zeros(len(indices), channels, frames)
+    batch[:, :-1] = FLOOR_DB / 20.0  # mel padding reads as silence; the clipping channel as none
+    mask = torch.zeros(len(indices), frames, dtype=torch.bool)
+    for row, i in enumerate(indices):
+        length = features[i].shape[-1]
+        batch[row, :, :length] = features[i].float()
+        mask[row, :length] = True
+    return batch, mask
+
+
+def loss_of(model: MOSNet, features: torch.Tensor, mask: torch.Tensor, pesq: torch.Tensor, stoi: torch.Tensor
+            ) -> torch.Tensor:
+    output = model.score_features(features, mask)
+    clip = (output.pesq - pesq) ** 2 + (STOI_WEIGHT * (output.stoi - stoi)) ** 2
+    frame = ((output.frame_pesq - pesq[:, None]) ** 2 + (STOI_WEIGHT * (output.frame_stoi - stoi[:, None])) ** 2)
+    frame = (frame * mask).sum(dim=1) / mask.sum(dim=1)
+    return (clip + FRAME_WEIGHT * frame).mean()
+
+
+def predict(model: MOSNet, features: list[torch.Tensor], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Clip PESQ and STOI estimates for every item, in order."""
+    model.eval()
+    pesq, stoi = np.zeros(len(features)), np.zeros(len(features))
+    order = sorted(range(len(features)), key=lambda i: features[i].shape[-1])
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            indices = order[start:start + batch_size]
+            output = model.score_features(*collate(features, indices))
+            pesq[indices], stoi[indices] = output.pesq.numpy(), output.stoi.numpy()
+    return pesq, stoi
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
+        raise ParameterError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    train_items, validation_items = read_corpus(args.corpus, "train"), read_corpus(args.corpus, "validation")
+    if not train_items or not validation_items:
+        raise ParameterError(f"{args.corpus} needs items in both its train and validation splits")
+    model = MOSNet(MOSConfig(hidden_channels=args.hidden_channels))
+    started = time.monotonic()
+    train_features, validation_features = item_features(model, train_items), item_features(model, validation_items)
+    log.info("features of %d train + %d validation items (%.0f s)", len(train_items), len(validation_items),
+             time.monotonic() - started)
+    train_pesq = torch.tensor([item.pesq for item in train_items], dtype=torch.float32)
+    train_stoi = torch.tensor([item.stoi for item in train_items], dtype=torch.float32)
+    validation_pesq = np.array([item.pesq for item in validation_items])
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    steps_per_epoch = math.ceil(len(train_items) / args.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, epochs=args.epochs,
+                                                   steps_per_epoch=steps_per_epoch, pct_start=0.1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    checkpoint_path, history_path = args.out / "checkpoint.pt", args.out / "history.json"
+    first_epoch, best, history = 1, -1.0, []
+    if args.resume and checkpoint_path.is_file():
+        state = torch.load(checkpoint_path, weights_only=False)
+        if state["epochs"] != args.epochs:  # the one-cycle schedule spans the whole run
+            raise ParameterError(f"{checkpoint_path} belongs to a {state['epochs']}-epoch run; "
+                                 f"resume it with --epochs {state['epochs']}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        first_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
+        log.info("resumed after epoch %d (best validation LCC %.3f)", state["epoch"], best)
+    lengths = [f.shape[-1] for f in train_features]
+    for epoch in range(first_epoch, args.epochs + 1):
+        model.train()
+        epoch_started, total = time.monotonic(), 0.0
+        for indices in batches(lengths, args.batch_size, random.Random(f"{args.seed}:{epoch}")):
+            features, mask = collate(train_features, indices)
+            loss = loss_of(model, features, mask, train_pesq[indices], train_stoi[indices])
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            total += loss.item() * len(indices)
+        predicted, _ = predict(model, validation_features)
+        lcc = pearson(predicted, validation_pesq)
+        rmse = float(np.sqrt(np.mean((predicted - validation_pesq) ** 2)))
+        history.append({"epoch": epoch, "train_loss": total / len(train_items), "validation_lcc": lcc,
+                        "validation_rmse": rmse, "minutes": (time.monotonic() - epoch_started) / 60})
+        log.info("epoch %d: train loss %.4f, validation PESQ LCC %.3f RMSE %.3f (%.1f min)", epoch,
+                 history[-1]["train_loss"], lcc, rmse, history[-1]["minutes"])
+        if lcc > best:
+            best = lcc
+            model.save_pretrained(args.out / "best")
+        save_training_state(checkpoint_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                              "schedule": schedule.state_dict(), "epoch": epoch, "epochs": args.epochs, "best": best,
+                                              "history": history})
+        history_path.write_text(json.dumps(history, indent=1) + "\n")
+        if args.max_minutes is not None and (time.monotonic() - started) / 60 > args.max_minutes:
+            log.info("stopping after epoch %d: --max-minutes %.0f passed", epoch, args.max_minutes)
+            break
+    log.info("best validation PESQ LCC %.3f; network in %s", best, args.out / "best")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,129 @@
+"""The supervised quality estimator: features, network, save/load and its trainer, on
+tiny configs and synthetic audio."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from emotrack.core import degrade
+from emotrack.errors import AudioError, ModelError, ParameterError
+from emotrack.ml.quality import mos_training
+from emotrack.ml.quality.mos_corpus import RECORDS_FILE
+from emotrack.ml.quality.mos_estimator import PESQ_RANGE, MOSConfig, MOSEstimator, MOSNet
+
+from .conftest import harmonic_speech
+
+TINY = MOSConfig(n_mels=16, hidden_channels=8, dilations=(1, 2))
+
+
+@pytest.fixture
+def tiny_net() -> MOSNet:
+    torch.manual_seed(0)
+    return MOSNet(TINY).eval()
+
+
+def features(net: MOSNet, samples: np.ndarray) -> torch.Tensor:
+    with torch.inference_mode():
+        return net.features(torch.from_numpy(samples)[None])[0]
+
+
+def test_features_ignore_the_recording_level_but_see_clipping(tiny_net):
+    speech = harmonic_speech(1.5)
+    loud, quiet = features(tiny_net, speech), features(tiny_net, 0.05 * speech)
+    torch.testing.assert_close(loud[:-1], quiet[:-1], atol=1e-3, rtol=0)
+    clipped = features(tiny_net, degrade.hard_clip(speech, 0.1))
+    assert clipped[-1].mean() > 10 * loud[-1].mean()  # the peak-share channel
+
+
+def test_outputs_are_in_range_with_one_frame_per_hop(tiny_net):
+    with torch.inference_mode():
+        output = tiny_net(torch.from_numpy(harmonic_speech(1.0))[None])
+    assert PESQ_RANGE[0] <= float(output.pesq) <= PESQ_RANGE[1] and 0 <= float(output.stoi) <= 1
+    assert output.frame_pesq.shape == (1, 16000 // TINY.hop_length + 1)
+
+
+def test_padding_stays_out_of_the_clip_score(tiny_net):
+    short, long = harmonic_speech(1.0, 1), harmonic_speech(2.0, 2)
+    batch = torch.zeros(2, long.size)
+    batch[0, : short.size], batch[1] = torch.from_numpy(short), torch.from_numpy(long)
+    with torch.inference_mode():
+        padded = tiny_net(batch, torch.tensor([short.size, long.size]))
+        alone = tiny_net(torch.from_numpy(short)[None])
+    assert padded.mask[0].sum() == alone.mask.shape[1]
+    # Only the last frames' receptive field differs (real padding against conv zeros).
+    assert float(padded.pesq[0]) == pytest.approx(float(alone.pesq[0]), abs=0.05)
+
+
+def test_save_and_load_round_trip_in_half_precision(tmp_path, tiny_net):
+    tiny_net.save_pretrained(tmp_path / "net", half=True)
+    assert next(tiny_net.parameters()).dtype == torch.float32  # saving half leaves the net as it was
+    estimator = MOSEstimator.from_pretrained(tmp_path / "net", device="cpu")
+    speech = harmonic_speech(1.0)
+    score = estimator.score(speech)
+    with torch.inference_mode():
+        expected = float(tiny_net(torch.from_numpy(speech)[None]).pesq)
+    assert score.pesq == pytest.approx(expected, abs=0.02)
+    assert score.frame_pesq.shape == score.frame_times.shape
+    assert json.loads((tmp_path / "net" / "config.json").read_text())["model_type"] == "mos-estimator"
+
+
+def test_bad_audio_and_bad_folders_are_refused(tmp_path, tiny_net):
+    estimator = MOSEstimator(tiny_net)
+    for bad, message in ((np.zeros(0), "empty"), (np.full(100, np.nan), "NaN"), (np.zeros((2, 100)), "mono")):
+        with pytest.raises(AudioError, match=message):
+            estimator.score(bad)
+    with pytest.raises(ModelError):
+        MOSEstimator.from_pretrained(tmp_path, device="cpu")
+
+
+def write_corpus(folder, count: int = 12) -> None:
+    """A corpus in mos_corpus's format whose 'PESQ' falls with the white-noise level."""
+    (folder / "audio").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    with (folder / RECORDS_FILE).open("w") as records:
+        for index in range(count):
+            snr = float(rng.uniform(-5, 30))
+            clean = harmonic_speech(float(rng.uniform(1.0, 2.0)), index)
+            noisy = degrade.mix_at_snr(clean, degrade.white_noise(clean.size, rng), snr)
+            np.save(folder / "audio" / f"{index:06d}.npy", noisy.astype(np.float16))
+            records.write(json.dumps({"index": index, "split": "validation" if index % 4 == 0 else "train",
+                                      "source": f"u{index}", "offset": 0, "samples": clean.size,
+                                      "steps": [f"white noise {snr:.1f} dB"], "pesq": 1.04 + 3.6 * (snr + 5) / 35,
+                                      "stoi": 0.6 + 0.4 * (snr + 5) / 35}) + "\n")
+
+
+def train(folder, out, *extra: str) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    mos_training.add_arguments(parser)
+    return mos_training.run(parser.parse_args(["--corpus", str(folder), "--out", str(out), "--batch-size", "4",
+                                               "--hidden-channels", "8", "--threads", "1", *extra]))
+
+
+def test_training_saves_the_best_epoch_and_resumes_only_the_same_run(tmp_path):
+    write_corpus(tmp_path / "corpus")
+    out = tmp_path / "run"
+    assert train(tmp_path / "corpus", out, "--epochs", "3", "--max-minutes", "0") == 0
+    history = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1]  # stopped after the first epoch
+    assert (out / "best" / "model.safetensors").is_file()
+    assert train(tmp_path / "corpus", out, "--epochs", "3", "--resume") == 0
+    history = json.loads((out / "history.json").read_text())
+    assert [row["epoch"] for row in history] == [1, 2, 3]
+    assert all(np.isfinite(row["validation_lcc"]) for row in history)
+    with pytest.raises(ParameterError, match="--epochs 3"):
+        train(tmp_path / "corpus", out, "--epochs", "5", "--resume")
+    MOSEstimator.from_pretrained(out / "best", device="cpu").score(harmonic_speech(1.0))
+
+
+def test_training_needs_both_splits(tmp_path):
+    write_corpus(tmp_path / "corpus", count=3)  # index 0 validates, 1-2 train
+    records = (tmp_path / "corpus" / RECORDS_FILE).read_text().splitlines()
+    (tmp_path / "corpus" / RECORDS_FILE).write_text(records[1] + "\n")
+    with pytest.raises(ParameterError, match="train and validation"):
+        train(tmp_path / "corpus", tmp_path / "run", "--epochs", "1")
