@@ -155,7 +155,6 @@ def main() -> int:
     import soundfile
 
     from emotrack.ml.quality.training import benchmark_split, find_audio
-    from emotrack.ml.quality.mos_estimator import MOSEstimator
     from emotrack.ml.quality.vqscore import QualityEstimator
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -179,8 +178,9 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(1)
-    estimator = QualityEstimator.from_pretrained(args.model, device="cpu")
-    mos = MOSEstimator.from_pretrained(args.mos_model, device="cpu")
+    estimator = QualityEstimator.from_pretrained(args.model, device="cpu", mos_directory=args.mos_model)
+    if estimator.mos is None:
+        parser.error("no supervised quality estimator is bundled; give --mos-model")
     dnsmos = DNSMOS()
     _, validation, benchmark = benchmark_split(find_audio(args.clean))
     held_out = validation if args.split == "validation" else benchmark
@@ -203,7 +203,7 @@ def main() -> int:
         others = [u for j, u in enumerate(utterances) if j != index]
         name = held_out[index].name
         clean_vq = estimator.score(clean)
-        clean_est = mos.score(clean).pesq
+        clean_est = clean_vq.estimated_pesq
         clean_frames.append(smooth(clean_vq.frame_scores, 6))
         prefix = f"{name}|{args.max_seconds}|{args.seed}"
         if f"{prefix}|clean" not in cache:
@@ -213,7 +213,6 @@ def main() -> int:
             degraded = make()
             scored = estimator.score(degraded)
             vq = scored.vqscore
-            estimated = mos.score(degraded)
             if kind in ("white", "babble") and condition in ("-5 dB", "0 dB"):
                 heavy_frames.append(smooth(scored.frame_scores, 6))
             key = f"{prefix}|{kind}|{condition}"
@@ -222,12 +221,12 @@ def main() -> int:
                 cache[key] = {"pesq": pesq_wb, "stoi": stoi_score,
                               "dnsmos": dnsmos.ovrl(degraded)}
             rows.append({"utterance": name, "type": kind, "condition": condition,
-                         "vqscore": vq, "est": estimated.pesq, "estoi": estimated.stoi, **cache[key],
+                         "vqscore": vq, "est": scored.estimated_pesq, "estoi": scored.estimated_stoi, **cache[key],
                          "clean_vqscore": clean_vq.vqscore, "clean_dnsmos": clean_dns})
             dns = cache[key]["dnsmos"]
             pairs_vq.append(clean_vq.vqscore > vq)
             pairs_dns.append(clean_dns > dns)
-            pairs_est.append(clean_est > estimated.pesq)
+            pairs_est.append(clean_est > scored.estimated_pesq)
         if args.cache:
             args.cache.write_text(json.dumps(cache) + "\n")
         print(f"  {index + 1}/{len(used)} {name} "

@@ -50,8 +50,9 @@ def load_quality_estimator(model_dir: str | Path | None = None, device: str = "a
 
 def score_quality(clip: AudioClip, estimator: "QualityEstimator",
                   threshold: float | None = None) -> QualityTrack:
-    """VQScore of ``clip`` per frame and the problems diagnosed in it; ``threshold``
-    defaults to the model's calibrated one."""
+    """VQScore of ``clip`` per frame, the estimated PESQ and STOI (when the estimator
+    has the supervised model) and the problems diagnosed in it; ``threshold`` defaults
+    to the model's calibrated one."""
     from .core.audio_diagnosis import diagnose
 
     score = estimator.score(clip.samples)
@@ -62,6 +63,8 @@ def score_quality(clip: AudioClip, estimator: "QualityEstimator",
         vqscore=score.vqscore,
         threshold=config.flag_threshold if threshold is None else threshold,
         problems=tuple(diagnose(clip.samples, clip.sample_rate)),
+        estimated_pesq=score.estimated_pesq,
+        estimated_stoi=score.estimated_stoi,
     )
 
 

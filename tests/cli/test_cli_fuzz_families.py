@@ -240,7 +240,7 @@ def test_several_files_one_error_line_each_and_the_good_ones_still_scored(tmp_pa
         model = SimpleNamespace(config=SimpleNamespace(flag_threshold=0.3))
 
         def score(self, samples):
-            return SimpleNamespace(vqscore=0.8, frame_scores=np.full(10, 0.9), frame_times=np.arange(10) * 0.016)
+            return SimpleNamespace(estimated_pesq=None, estimated_stoi=None, vqscore=0.8, frame_scores=np.full(10, 0.9), frame_times=np.arange(10) * 0.016)
 
     monkeypatch.setattr(vqscore.QualityEstimator, "from_pretrained", classmethod(lambda cls, *a, **k: Estimator()))
     good = tmp_path / "good.wav"

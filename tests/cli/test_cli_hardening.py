@@ -63,7 +63,7 @@ def test_quality_never_prints_nan(wav, capsys, monkeypatch):
         model = SimpleNamespace(config=SimpleNamespace(flag_threshold=0.3))
 
         def score(self, samples):
-            return SimpleNamespace(vqscore=float("nan"), frame_scores=np.full(10, np.nan),
+            return SimpleNamespace(estimated_pesq=None, estimated_stoi=None, vqscore=float("nan"), frame_scores=np.full(10, np.nan),
                                    frame_times=np.arange(10) * 0.016)
 
     from emotrack.ml.quality import vqscore
@@ -86,7 +86,7 @@ def test_classify_never_prints_nan(wav, capsys, monkeypatch):
 def test_quality_record_shape_is_unchanged_for_finite_scores():
     class Estimator:
         def score(self, samples):
-            return SimpleNamespace(vqscore=0.81234567, frame_scores=np.full(10, 0.9),
+            return SimpleNamespace(estimated_pesq=None, estimated_stoi=None, vqscore=0.81234567, frame_scores=np.full(10, 0.9),
                                    frame_times=np.arange(10) * 0.016)
     record = quality_cli.quality_record("take.wav", np.zeros(10, np.float32), Estimator(), 0.3)
     assert strict_json(json_line(record)) == {"path": "take.wav", "vqscore": 0.8123, "flagged_seconds": [],

@@ -18,7 +18,7 @@ class Estimator:
     model = SimpleNamespace(config=SimpleNamespace(flag_threshold=0.3))
 
     def score(self, samples):
-        return SimpleNamespace(vqscore=0.5, frame_scores=np.full(10, 0.9),
+        return SimpleNamespace(estimated_pesq=None, estimated_stoi=None, vqscore=0.5, frame_scores=np.full(10, 0.9),
                                frame_times=np.arange(10) * 0.016)
 
 

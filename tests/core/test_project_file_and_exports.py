@@ -60,6 +60,17 @@ def test_quality_scores_round_trip(project, tmp_path):
     assert [k.low_confidence for k in loaded.keyframes] == [k.low_confidence for k in project.keyframes]
 
 
+def test_quality_estimates_round_trip_and_may_be_absent(project, tmp_path):
+    from emotrack.core.document import QualityTrack
+
+    C.set_quality(project, QualityTrack(np.full(313, 0.8), 0.016, 0.8, 0.3, (), 3.21, 0.93)).redo(project)
+    loaded = load_project(save_project(project, tmp_path / "q.emotrack"))
+    assert (loaded.quality.estimated_pesq, loaded.quality.estimated_stoi) == (3.21, 0.93)
+    C.set_quality(project, QualityTrack(np.full(313, 0.8), 0.016, 0.8, 0.3)).redo(project)
+    loaded = load_project(save_project(project, tmp_path / "q.emotrack"))
+    assert loaded.quality.estimated_pesq is None and loaded.quality.estimated_stoi is None
+
+
 def test_quality_problems_round_trip(project, tmp_path):
     from emotrack.core.audio_diagnosis import Problem
     from emotrack.core.document import QualityTrack

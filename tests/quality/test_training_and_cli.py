@@ -97,6 +97,18 @@ def test_quality_record_json_shape(tiny_model):
     json.dumps(record)
 
 
+def test_quality_record_leads_with_the_estimates_when_the_estimator_is_there(tiny_model):
+    import torch
+
+    from emotrack.ml.quality.mos_estimator import MOSConfig, MOSEstimator, MOSNet
+
+    torch.manual_seed(0)
+    estimator = QualityEstimator(tiny_model, mos=MOSEstimator(MOSNet(MOSConfig(n_mels=16, hidden_channels=8))))
+    record = quality_cli.quality_record("take.wav", harmonic_speech(1.0), estimator, 0.5)
+    assert list(record)[:4] == ["path", "estimated_pesq", "estimated_stoi", "vqscore"]
+    assert 1.04 <= record["estimated_pesq"] <= 4.64 and 0 <= record["estimated_stoi"] <= 1
+
+
 def test_quality_cli_prints_one_json_line_per_file(tiny_model, tmp_path, capsys):
     model_dir = tmp_path / "model"
     tiny_model.save_pretrained(model_dir)

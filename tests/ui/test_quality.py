@@ -164,25 +164,27 @@ def test_batch_report_table_histogram_csv_and_open(make_window, tiny_quality_mod
     assert report.table.rowCount() == 3
     rows = report.rows()
     assert sorted(r[0].rsplit("/", 1)[-1] for r in rows) == ["line0.wav", "line1.wav", "line2.wav"]
-    assert sorted(round(r[3], 2) for r in rows) == [1.0, 1.5, 2.0]
-    assert all(-1.0 <= r[1] <= 1.0 and r[2] >= 0 for r in rows)
+    assert sorted(round(r[4], 2) for r in rows) == [1.0, 1.5, 2.0]
+    assert all(1.0 <= r[1] <= 4.64 and -1.0 <= r[2] <= 1.0 and r[3] >= 0 for r in rows)  # bundled estimator
     assert "3 files scored" in report.status.text() and "1 skipped" in report.status.text()
     assert int(np.sum(report.bars.opts["height"])) == 3
     assert report.progress.value() == report.progress.maximum() == 4
 
-    report.table.sortItems(1, Qt.DescendingOrder)
-    scores = [r[1] for r in report.rows()]
+    assert report.histogram.getAxis("bottom").labelText == "Est. PESQ"
+    report.table.sortItems(2, Qt.DescendingOrder)
+    scores = [r[2] for r in report.rows()]
     assert scores == sorted(scores, reverse=True)
 
     out = tmp_path / "report.csv"
     assert report.export_csv(out)
     with open(out, newline="") as handle:
         table = list(csv.reader(handle))
-    assert table[0] == ["file", "vqscore", "flagged_seconds", "duration_seconds", "problems"]
-    problems = {row[0].rsplit("/", 1)[-1]: row[4] for row in table[1:]}
+    assert table[0] == ["file", "estimated_pesq", "vqscore", "flagged_seconds", "duration_seconds", "problems"]
+    problems = {row[0].rsplit("/", 1)[-1]: row[5] for row in table[1:]}
     assert "noise" in problems["line2.wav"] and "noise" not in problems["line0.wav"]
     assert [row[0] for row in table[1:]] == [r[0] for r in report.rows()]
-    assert [float(row[1]) for row in table[1:]] == pytest.approx(scores, abs=1e-4)
+    assert [float(row[2]) for row in table[1:]] == pytest.approx(scores, abs=1e-4)
+    assert [float(row[1]) for row in table[1:]] == pytest.approx([r[1] for r in report.rows()], abs=0.01)
 
     # Double-click a row: that line opens in the main window.
     target = report.table.item(0, 0).data(Qt.UserRole)

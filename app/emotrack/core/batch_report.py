@@ -29,7 +29,7 @@ SUMMARY_CSV = "summary.csv"
 SUMMARY_JSONL = "summary.jsonl"
 REPORT_HTML = "report.html"
 CSV_COLUMNS = ("name", "status", "this_run", "character", "audio", "duration_s", "keyframes", "dominant",
-               *EMOTIONS, "vqscore", "flagged_seconds", "low_confidence_keys", "seconds", "error", "outputs")
+               *EMOTIONS, "estimated_pesq", "estimated_stoi", "vqscore", "flagged_seconds", "low_confidence_keys", "seconds", "error", "outputs")
 SAMPLES_PER_SECOND = 20  # of the curves, for each emotion's share of the line
 
 
@@ -46,6 +46,9 @@ def line_stats(project: Project) -> dict[str, Any]:
         stats["emotions"] = {name: round(float(v), 4) for name, v in zip(EMOTIONS, shares)}
         stats["dominant"] = EMOTIONS[int(np.argmax(shares))]
     if project.quality is not None:
+        if project.quality.estimated_pesq is not None:
+            stats["estimated_pesq"] = round(float(project.quality.estimated_pesq), 3)
+            stats["estimated_stoi"] = round(float(project.quality.estimated_stoi), 3)
         stats["vqscore"] = round(float(project.quality.vqscore), 4)
         stats["flagged_seconds"] = round(project.quality.flagged_seconds, 3)
         stats["flagged_regions"] = [[round(a, 3), round(b, 3)] for a, b in project.quality.regions]
@@ -123,7 +126,8 @@ def report_html(rows: list[dict[str, Any]], title: str) -> str:
         parts.append("</table>")
     scored = [r for r in rows if r.get("vqscore") is not None]
     if scored:
-        parts.append("<h2>Speech quality</h2><table><tr><th>line</th><th>character</th><th>VQScore</th>"
+        parts.append("<h2>Speech quality</h2><table><tr><th>line</th><th>character</th>"
+                     "<th>estimated PESQ</th><th>estimated STOI</th><th>VQScore</th>"
                      "<th>flagged seconds</th><th>flagged regions</th><th>problems</th>"
                      "<th>low-confidence keys</th></tr>")
         for r in scored:
@@ -131,7 +135,10 @@ def report_html(rows: list[dict[str, Any]], title: str) -> str:
             regions = ", ".join(f"{a:.2f}–{b:.2f} s" for a, b in r.get("flagged_regions") or [])
             problems = problem_counts_text(r.get("problems") or {})
             parts.append(f"<tr{' class=bad' if flagged else ''}><td>{esc(r['name'])}</td>"
-                         f"<td>{esc(r.get('character') or '')}</td><td class='num'>{r['vqscore']:.3f}</td>"
+                         f"<td>{esc(r.get('character') or '')}</td>"
+                         f"<td class='num'>{_figure(r.get('estimated_pesq'), 2)}</td>"
+                         f"<td class='num'>{_figure(r.get('estimated_stoi'), 3)}</td>"
+                         f"<td class='num'>{r['vqscore']:.3f}</td>"
                          f"<td class='num'>{flagged:.2f}</td><td>{esc(regions)}</td>"
                          f"<td>{esc(problems)}</td>"
                          f"<td class='num'>{r.get('low_confidence_keys', 0)}</td></tr>")
@@ -150,3 +157,8 @@ def report_html(rows: list[dict[str, Any]], title: str) -> str:
                      f"<td class='num'>{r.get('keyframes') or ''}</td><td>{esc(r.get('dominant') or '')}</td></tr>")
     parts.append("</table></body></html>\n")
     return "".join(parts)
+
+
+def _figure(value: float | None, digits: int) -> str:
+    """A table cell's number, or a dash where the figure was not computed."""
+    return "–" if value is None else f"{value:.{digits}f}"

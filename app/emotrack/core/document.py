@@ -45,13 +45,17 @@ class QualityTrack:
     """Speech quality over the clip: one VQScore frame score every ``hop_seconds``
     (frame i centred at i * hop_seconds) and the clip's mean score. Audio whose smoothed
     score falls below ``threshold`` is flagged (see ``quality_regions.flag_regions``).
-    ``problems`` name what is wrong and where (``audio_diagnosis.Problem``)."""
+    ``problems`` name what is wrong and where (``audio_diagnosis.Problem``).
+    ``estimated_pesq`` (PESQ-wb scale, 1.04-4.64) and ``estimated_stoi`` (0-1) are the
+    supervised estimator's figures for the whole clip, None where it was not run."""
 
     frame_scores: np.ndarray
     hop_seconds: float
     vqscore: float
     threshold: float
     problems: tuple = ()
+    estimated_pesq: float | None = None
+    estimated_stoi: float | None = None
 
     @property
     def problem_counts(self) -> dict[str, int]:

@@ -120,6 +120,9 @@ SCHEMA: dict[str, Any] = {
                 "hop_seconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 10},
                 "vqscore": {"type": "number", "minimum": -1, "maximum": 1},
                 "threshold": {"type": "number", "minimum": -1, "maximum": 1},
+                # The supervised estimator's figures; older projects have neither.
+                "estimated_pesq": {"type": ["number", "null"], "minimum": 1, "maximum": 5},
+                "estimated_stoi": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
                 # Older projects have none; measured values (snr_db, cutoff_hz, ...) sit
                 # beside the four required keys, as in `emotrack quality`'s JSON.
                 "problems": {"type": "array", "maxItems": MAX_PROBLEMS, "items": {
@@ -212,7 +215,13 @@ def _quality_to_dict(quality: QualityTrack | None) -> dict[str, Any] | None:
         "vqscore": round(quality.vqscore, 6),
         "threshold": quality.threshold,
         "problems": [problem.to_json() for problem in quality.problems],
+        "estimated_pesq": _rounded(quality.estimated_pesq, 4),
+        "estimated_stoi": _rounded(quality.estimated_stoi, 4),
     }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(float(value), digits)
 
 
 def save_project(project: Project, path: str | Path) -> Path:
@@ -359,7 +368,8 @@ def _project_from_dict(data: Any, base_dir: Path | None) -> Project:
         q = data["quality"]
         project.quality = QualityTrack(np.asarray(q["frame_scores"], dtype=np.float64),
                                        q["hop_seconds"], q["vqscore"], q["threshold"],
-                                       _problems_from_dicts(q.get("problems", []), end))
+                                       _problems_from_dicts(q.get("problems", []), end),
+                                       q.get("estimated_pesq"), q.get("estimated_stoi"))
     if data.get("voiced") is not None:
         project.voice = _voice_from_segments(data["voiced"], project.duration, end)
     project.keyframes = [_keyframe_from_dict(i, k, labels, project, end) for i, k in enumerate(data["keyframes"])]

@@ -648,7 +648,9 @@ class MainWindow(QMainWindow):
 
     def _show_quality(self, quality) -> None:
         if quality is not None:
-            self.quality_label.setText(f"VQScore {quality.vqscore:.3f} · "
+            estimate = ("" if quality.estimated_pesq is None else
+                        f"PESQ ≈ {quality.estimated_pesq:.2f} · STOI ≈ {quality.estimated_stoi:.2f} · ")
+            self.quality_label.setText(f"{estimate}VQScore {quality.vqscore:.3f} · "
                                        f"{quality.flagged_seconds:.1f} s flagged")
         elif self.project is not None and not self.quality_available():
             self.quality_label.setText("Quality: no model")

@@ -1,8 +1,9 @@
 """Batch speech-quality report for a folder of lines.
 
 Pick a folder; every audio file in it is decoded and scored by the quality model in a
-worker thread (progress, cancel). Results fill a sortable table (file, VQScore, flagged
-seconds, duration, diagnosed problems) and a histogram of VQScores; the table exports as CSV. Double-click a
+worker thread (progress, cancel). Results fill a sortable table (file, estimated PESQ,
+VQScore, flagged seconds, duration, diagnosed problems) and a histogram of the estimated
+PESQ (of VQScore where the supervised estimator is not installed); the table exports as CSV. Double-click a
 row to open that file in the main window (``openRequested``).
 
 Scoring is :func:`emotrack.pipeline.score_quality` (the same path as the single clip);
@@ -27,7 +28,8 @@ from .theme import DARK
 from .worker import CancellableWorker, cached_quality_estimator
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".opus", ".mp3", ".m4a", ".aac", ".aiff", ".aif"}
-COLUMNS = ("File", "VQScore", "Flagged (s)", "Duration (s)", "Problems")
+COLUMNS = ("File", "Est. PESQ", "VQScore", "Flagged (s)", "Duration (s)", "Problems")
+PESQ_COLUMN, VQSCORE_COLUMN, PROBLEMS_COLUMN = 1, 2, 5
 HISTOGRAM_BINS = 20
 
 
@@ -40,8 +42,9 @@ class BatchQualityWorker(CancellableWorker):
     """Scores each file in turn; one ``scored``/``skipped`` signal per file."""
 
     progress = Signal(int, int)  # done, total
-    # path, vqscore, flagged seconds, duration, problem kinds ("noise, clipping ×3")
-    scored = Signal(str, float, float, float, str)
+    # path, estimated PESQ (NaN without the estimator), vqscore, flagged seconds, duration,
+    # problem kinds ("noise, clipping ×3")
+    scored = Signal(str, float, float, float, float, str)
     skipped = Signal(str, str)  # path, reason
     failed = Signal(str)  # the model cannot be loaded
 
@@ -72,13 +75,16 @@ class BatchQualityWorker(CancellableWorker):
             except Exception as error:  # noqa: BLE001 - one bad file must not stop the batch
                 self.skipped.emit(str(path), f"{type(error).__name__}: {error}")
             else:
-                self.scored.emit(str(path), track.vqscore, track.flagged_seconds, clip.duration,
+                pesq = float("nan") if track.estimated_pesq is None else track.estimated_pesq
+                self.scored.emit(str(path), pesq, track.vqscore, track.flagged_seconds, clip.duration,
                                  problem_counts_text(track.problem_counts))
             self.progress.emit(i + 1, total)
 
 
 def _number_item(value: float, decimals: int) -> QTableWidgetItem:
     item = QTableWidgetItem()
+    if np.isnan(value):  # a figure not computed: an empty cell, not "nan"
+        return item
     item.setData(Qt.DisplayRole, round(float(value), decimals))  # sorts numerically
     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
     return item
@@ -199,7 +205,7 @@ class QualityReport(QDialog):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
-    def _on_scored(self, path: str, vqscore: float, flagged: float, duration: float,
+    def _on_scored(self, path: str, pesq: float, vqscore: float, flagged: float, duration: float,
                    problems: str = "") -> None:
         row = self.table.rowCount()
         self.table.insertRow(row)
@@ -207,10 +213,11 @@ class QualityReport(QDialog):
         name.setData(Qt.UserRole, path)
         name.setToolTip(path)
         self.table.setItem(row, 0, name)
-        self.table.setItem(row, 1, _number_item(vqscore, 4))
-        self.table.setItem(row, 2, _number_item(flagged, 2))
-        self.table.setItem(row, 3, _number_item(duration, 2))
-        self.table.setItem(row, 4, QTableWidgetItem(problems))
+        self.table.setItem(row, PESQ_COLUMN, _number_item(pesq, 2))
+        self.table.setItem(row, VQSCORE_COLUMN, _number_item(vqscore, 4))
+        self.table.setItem(row, 3, _number_item(flagged, 2))
+        self.table.setItem(row, 4, _number_item(duration, 2))
+        self.table.setItem(row, PROBLEMS_COLUMN, QTableWidgetItem(problems))
         self._update_histogram()
 
     def _on_skipped(self, path: str, reason: str) -> None:
@@ -223,7 +230,7 @@ class QualityReport(QDialog):
             worker.wait()
             worker.deleteLater()
         self.table.setSortingEnabled(True)
-        self.table.sortItems(1, Qt.AscendingOrder)  # worst lines first
+        self.table.sortItems(self._score_column(), Qt.AscendingOrder)  # worst lines first
         self.score_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.export_button.setEnabled(self.table.rowCount() > 0)
@@ -241,22 +248,31 @@ class QualityReport(QDialog):
         self.status.setText(message)
 
     # --- results -------------------------------------------------------------------
-    def rows(self) -> list[tuple[str, float, float, float]]:
-        """The table as shown (current sort order): path, VQScore, flagged s, duration s."""
-        out = []
-        for r in range(self.table.rowCount()):
-            out.append((self.table.item(r, 0).data(Qt.UserRole),
-                        *(float(self.table.item(r, c).data(Qt.DisplayRole)) for c in (1, 2, 3))))
-        return out
+    def rows(self) -> list[tuple[str, float, float, float, float]]:
+        """The table as shown (current sort order): path, estimated PESQ (NaN where not
+        computed), VQScore, flagged s, duration s."""
+        def number(r: int, c: int) -> float:
+            value = self.table.item(r, c).data(Qt.DisplayRole)
+            return float("nan") if value is None else float(value)
+
+        return [(self.table.item(r, 0).data(Qt.UserRole), *(number(r, c) for c in (1, 2, 3, 4)))
+                for r in range(self.table.rowCount())]
+
+    def _score_column(self) -> int:
+        """The figure lines are ranked by: estimated PESQ when every line has one."""
+        rows = self.rows()
+        return PESQ_COLUMN if rows and not any(np.isnan(row[1]) for row in rows) else VQSCORE_COLUMN
 
     def scores(self) -> np.ndarray:
-        return np.array([row[1] for row in self.rows()], dtype=float)
+        """The histogram's figure per line (see ``_score_column``)."""
+        return np.array([row[self._score_column()] for row in self.rows()], dtype=float)
 
     def _update_histogram(self) -> None:
         scores = self.scores()
         if scores.size == 0:
             self.bars.setOpts(x=[], height=[], width=0.01)
             return
+        self.histogram.setLabel("bottom", COLUMNS[self._score_column()])
         lo, hi = float(scores.min()), float(scores.max())
         if hi - lo < 1e-6:
             lo, hi = lo - 0.005, hi + 0.005
@@ -276,10 +292,11 @@ class QualityReport(QDialog):
         try:
             with atomic_text_file(path) as handle:
                 writer = csv.writer(handle)
-                writer.writerow(["file", "vqscore", "flagged_seconds", "duration_seconds", "problems"])
-                for r, (file, score, flagged, duration) in enumerate(self.rows()):
-                    writer.writerow([file, f"{score:.4f}", f"{flagged:.2f}", f"{duration:.2f}",
-                                     self.table.item(r, 4).text()])
+                writer.writerow(["file", "estimated_pesq", "vqscore", "flagged_seconds", "duration_seconds",
+                                 "problems"])
+                for r, (file, pesq, score, flagged, duration) in enumerate(self.rows()):
+                    writer.writerow([file, "" if np.isnan(pesq) else f"{pesq:.2f}", f"{score:.4f}",
+                                     f"{flagged:.2f}", f"{duration:.2f}", self.table.item(r, PROBLEMS_COLUMN).text()])
         except OutputError as error:  # the atomic writer turns OSError into one sentence
             self._error(str(error)[0].upper() + str(error)[1:])
             return False

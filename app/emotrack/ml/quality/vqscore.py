@@ -26,6 +26,7 @@ from torch import nn
 from emotrack.errors import AudioError
 from emotrack.ml.checkpoint import DataclassConfig, load_checkpoint, save_checkpoint
 from emotrack.ml.device import resolve_device
+from emotrack.ml.quality.mos_estimator import MOSEstimator, default_mos_model_dir
 
 
 @dataclass
@@ -271,11 +272,14 @@ class VQScoreModel(nn.Module):
 
 @dataclass
 class QualityScore:
-    """VQScore of a clip, with the per-frame curve it averages."""
+    """VQScore of a clip, with the per-frame curve it averages, and the supervised
+    estimator's PESQ-wb and STOI estimates (None without that model)."""
 
     vqscore: float
     frame_scores: np.ndarray  # cos(z_t, zq_t) per STFT frame, in [-1, 1]
     frame_times: np.ndarray  # centre time of each frame, seconds
+    estimated_pesq: float | None = None
+    estimated_stoi: float | None = None
 
 
 def default_quality_model_dir() -> Path:
@@ -285,26 +289,34 @@ def default_quality_model_dir() -> Path:
 
 
 class QualityEstimator:
-    """Scores 16 kHz mono audio with a trained VQScore model."""
+    """Scores 16 kHz mono audio: VQScore per frame (``model``) and, when ``mos`` is given,
+    the supervised estimator's PESQ-wb and STOI (``mos_estimator``), the product's
+    quality figure. One object, so every caller (CLI, app, batch) reports both."""
 
-    def __init__(self, model: VQScoreModel, device: torch.device | str = "cpu"):
+    def __init__(self, model: VQScoreModel, device: torch.device | str = "cpu", mos: MOSEstimator | None = None):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
+        self.mos = mos
 
     @property
     def sample_rate(self) -> int:
         return self.model.config.sample_rate
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path | None = None,
-                        device: str | None = None) -> QualityEstimator:
-        """Load from ``directory`` or, by default, the bundled ``resources/models/quality``.
+    def from_pretrained(cls, directory: str | Path | None = None, device: str | None = None,
+                        mos_directory: str | Path | None = None) -> QualityEstimator:
+        """VQScore from ``directory`` or, by default, the bundled ``resources/models/quality``;
+        the supervised estimator from ``mos_directory`` or the bundled
+        ``resources/models/quality-mos`` (left out if neither exists).
 
         ``device``: "auto" (default), "cpu", "cuda", "cuda:N".
         """
         resolved = resolve_device(device)
         model = VQScoreModel.from_pretrained(directory or default_quality_model_dir(), resolved)
-        return cls(model, resolved)
+        if mos_directory is None and (default_mos_model_dir() / "config.json").is_file():
+            mos_directory = default_mos_model_dir()
+        mos = MOSEstimator.from_pretrained(mos_directory, resolved) if mos_directory is not None else None
+        return cls(model, resolved, mos)
 
     def score(self, samples_16k: np.ndarray) -> QualityScore:
         samples = np.asarray(samples_16k, dtype=np.float32)
@@ -319,4 +331,7 @@ class QualityEstimator:
         hop = self.model.config.hop_length
         # center=True: frame t is centred on sample t * hop.
         times = np.arange(frames.size) * hop / self.sample_rate
-        return QualityScore(vqscore=float(frames.mean()), frame_scores=frames, frame_times=times)
+        estimate = self.mos.score(samples) if self.mos is not None else None
+        return QualityScore(vqscore=float(frames.mean()), frame_scores=frames, frame_times=times,
+                            estimated_pesq=None if estimate is None else estimate.pesq,
+                            estimated_stoi=None if estimate is None else estimate.stoi)
