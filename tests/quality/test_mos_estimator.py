@@ -46,16 +46,26 @@ def test_outputs_are_in_range_with_one_frame_per_hop(tiny_net):
     assert output.frame_pesq.shape == (1, 16000 // TINY.hop_length + 1)
 
 
-def test_padding_stays_out_of_the_clip_score(tiny_net):
+@pytest.mark.parametrize("pooling", ["statistics", "attention"])
+def test_a_clip_scores_the_same_alone_or_padded_in_a_batch(pooling):
+    torch.manual_seed(0)
+    net = MOSNet(MOSConfig(n_mels=16, hidden_channels=8, dilations=(1, 2), pooling=pooling)).eval()
     short, long = harmonic_speech(1.0, 1), harmonic_speech(2.0, 2)
     batch = torch.zeros(2, long.size)
     batch[0, : short.size], batch[1] = torch.from_numpy(short), torch.from_numpy(long)
     with torch.inference_mode():
-        padded = tiny_net(batch, torch.tensor([short.size, long.size]))
-        alone = tiny_net(torch.from_numpy(short)[None])
-    assert padded.mask[0].sum() == alone.mask.shape[1]
-    # Only the last frames' receptive field differs (real padding against conv zeros).
-    assert float(padded.pesq[0]) == pytest.approx(float(alone.pesq[0]), abs=0.05)
+        padded = net(batch, torch.tensor([short.size, long.size]))
+        alone = net(torch.from_numpy(short)[None])
+    frames = alone.mask.shape[1]
+    assert padded.mask[0].sum() == frames
+    assert float(padded.pesq[0]) == pytest.approx(float(alone.pesq[0]), abs=1e-5)
+    assert float(padded.stoi[0]) == pytest.approx(float(alone.stoi[0]), abs=1e-5)
+    torch.testing.assert_close(padded.frame_pesq[0, :frames], alone.frame_pesq[0], atol=1e-5, rtol=0)
+
+
+def test_an_unknown_pooling_is_refused():
+    with pytest.raises(ValueError, match="pooling"):
+        MOSNet(MOSConfig(n_mels=16, hidden_channels=8, pooling="max"))
 
 
 def test_save_and_load_round_trip_in_half_precision(tmp_path, tiny_net):
@@ -127,3 +137,10 @@ def test_training_needs_both_splits(tmp_path):
     (tmp_path / "corpus" / RECORDS_FILE).write_text(records[1] + "\n")
     with pytest.raises(ParameterError, match="train and validation"):
         train(tmp_path / "corpus", tmp_path / "run", "--epochs", "1")
+
+
+def test_balance_weights_favour_rare_scores_and_average_one():
+    pesq = np.array([1.1] * 90 + [4.6] * 10)
+    weights = mos_training.balance_weights(pesq)
+    assert weights.mean() == pytest.approx(1.0)
+    assert weights[-1] == pytest.approx(3 * weights[0])  # sqrt(90 / 10)

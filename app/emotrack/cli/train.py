@@ -15,6 +15,8 @@ TRAINERS = {
                 "learns from the keyframes an animator corrected)"),
     "emotion-fast": ("emotrack.ml.emotion.training", "the fast emotion classifier (small wav2vec2, from scratch)"),
     "quality": ("emotrack.ml.quality.training", "the VQScore speech-quality estimator"),
+    "quality-mos": ("emotrack.ml.quality.mos_training",
+                    "the supervised quality estimator (PESQ-wb and STOI without a reference)"),
     "enhance": ("emotrack.ml.quality.enhancement_training", "the self-distilled speech enhancer"),
     "face": ("emotrack.ml.face.train_command",
              "the face network (ARKit-52 weights from speech and emotion; RAVDESS, synthetic speech or "
@@ -28,7 +30,7 @@ CORRECTIONS_TRAINER = ("emotrack.ml.emotion.corrections",
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a model (emotion, emotion-fast, quality, enhance, face)", add_help=False,
+        "train", help="train a model (emotion, emotion-fast, quality, quality-mos, enhance, face)", add_help=False,
         description="Train a model; 'emotrack train MODEL --help' lists its options.",
     )
     # add_help=False passes --help on to the trainer; MODEL is optional only so that

@@ -13,11 +13,12 @@ the spectral shape (band limits, codecs) and reverberant tails stay visible; plu
 channel with the share of each frame's samples stuck at the clip's peak (hard clipping
 leaves flat tops that a spectrogram hides in harmonics).
 
-Network: dilated residual 1-D convolutions over time (receptive field about 1.3 s, long
-enough to see a reverberant tail), a per-frame head with two outputs (PESQ, STOI) and
-attention pooling to the clip: PESQ weighs some frames (speech onsets, pauses under
-noise) more than others, and attention lets the network learn which. Frame outputs are
-also trained towards the clip's scores, so the per-frame curve is a local estimate the
+Network: dilated residual 1-D convolutions over time (receptive field about 1.1 s, long
+enough to see a reverberant tail); the clip's PESQ and STOI come from an MLP on the mean
+and standard deviation of every channel over the clip (``pooling="statistics"``: the
+contrast between speech and pauses, wherever they are), or from attention over
+per-frame scores (``"attention"``, measured worse; see the model card). A per-frame head
+(PESQ, STOI) is trained towards the clip's scores, so its curve is a local estimate the
 quality lane can draw.
 
 Self-contained in the transformers manner: ``MOSConfig`` holds every hyperparameter and
@@ -55,6 +56,10 @@ class MOSConfig(DataclassConfig):
     kernel_size: int = 5
     dilations: tuple[int, ...] = (1, 2, 4, 8, 1)
     dropout: float = 0.1
+    # How frames become the clip's scores: "statistics" (an MLP on the mean and standard
+    # deviation of every hidden channel over time: the whole clip's contrast between
+    # speech and pauses at once) or "attention" (a learned weighting of the frame scores).
+    pooling: str = "statistics"
     # Smoothed frame PESQ below which the app flags a region (see the model card).
     flag_threshold: float = 2.0
     model_type: str = "mos-estimator"
@@ -151,7 +156,12 @@ class MOSNet(nn.Module):
         self.blocks = nn.ModuleList(ResidualBlock(hidden, config.kernel_size, d, config.dropout)
                                     for d in config.dilations)
         self.frame_head = nn.Conv1d(hidden, 2, 1)  # PESQ and STOI logits per frame
-        self.attention = nn.Conv1d(hidden, 1, 1)
+        if config.pooling == "attention":
+            self.attention = nn.Conv1d(hidden, 1, 1)
+        elif config.pooling == "statistics":
+            self.clip_head = nn.Sequential(nn.Linear(2 * hidden, hidden), nn.GELU(), nn.Linear(hidden, 2))
+        else:
+            raise ValueError(f"pooling must be 'statistics' or 'attention', got {config.pooling!r}")
 
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor | None = None) -> MOSOutput:
         """``waveform`` [batch, samples] (zero-padded past ``lengths``, if given)."""
@@ -160,17 +170,29 @@ class MOSNet(nn.Module):
         return self.score_features(features, mask)
 
     def score_features(self, features: torch.Tensor, mask: torch.Tensor) -> MOSOutput:
-        """The network after its (parameter-free) features: training computes those once."""
-        x = F.gelu(self.input(features))
+        """The network after its (parameter-free) features: training computes those once.
+
+        Frames past a clip's end are zeroed after every layer, which is exactly what a
+        convolution's zero padding does at the end of an unpadded clip: a clip scores
+        the same alone or padded in a batch."""
+        keep = mask[:, None].to(features.dtype)
+        x = F.gelu(self.input(features * keep)) * keep
         for block in self.blocks:
-            x = block(x)
+            x = block(x) * keep
         logits = self.frame_head(x)
-        weights = self.attention(x)[:, 0].masked_fill(~mask, float("-inf")).softmax(dim=-1)
         low, high = PESQ_RANGE
         frame_pesq = low + (high - low) * torch.sigmoid(logits[:, 0])
         frame_stoi = torch.sigmoid(logits[:, 1])
-        return MOSOutput(pesq=(weights * frame_pesq).sum(dim=-1), stoi=(weights * frame_stoi).sum(dim=-1),
-                         frame_pesq=frame_pesq, frame_stoi=frame_stoi, mask=mask)
+        if self.config.pooling == "attention":
+            weights = self.attention(x)[:, 0].masked_fill(~mask, float("-inf")).softmax(dim=-1)
+            pesq, stoi = (weights * frame_pesq).sum(dim=-1), (weights * frame_stoi).sum(dim=-1)
+        else:
+            count = keep.sum(dim=-1)
+            mean = x.sum(dim=-1) / count
+            spread = (((x - mean[..., None]) * keep) ** 2).sum(dim=-1) / count
+            clip = self.clip_head(torch.cat([mean, (spread + 1e-6).sqrt()], dim=1))
+            pesq, stoi = low + (high - low) * torch.sigmoid(clip[:, 0]), torch.sigmoid(clip[:, 1])
+        return MOSOutput(pesq=pesq, stoi=stoi, frame_pesq=frame_pesq, frame_stoi=frame_stoi, mask=mask)
 
     def save_pretrained(self, directory: str | Path, half: bool = False) -> None:
         """``half``: store fp16 weights (what ships; loading casts them back)."""

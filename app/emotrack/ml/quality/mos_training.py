@@ -32,7 +32,7 @@ import torch
 from emotrack.errors import ParameterError
 from emotrack.ml.checkpoint import save_training_state
 from emotrack.ml.quality.mos_corpus import CorpusItem, read_corpus
-from emotrack.ml.quality.mos_estimator import FLOOR_DB, PESQ_RANGE, MOSConfig, MOSNet
+from emotrack.ml.quality.mos_estimator import PESQ_RANGE, MOSConfig, MOSNet
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--hidden-channels", type=int, default=MOSConfig.hidden_channels)
+    parser.add_argument("--pooling", choices=("statistics", "attention"), default=MOSConfig.pooling)
+    parser.add_argument("--no-balance", dest="balance", action="store_false",
+                        help="weigh every item alike (default: by 1/sqrt of how common its PESQ is)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
@@ -69,11 +72,11 @@ def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[lis
 
 
 def collate(features: list[torch.Tensor], indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Padded ``[batch, channels, frames]`` features and the ``[batch, frames]`` mask."""
+    """Zero-padded ``[batch, channels, frames]`` features and the ``[batch, frames]`` mask
+    (the network zeroes padded frames itself, so the padding value does not matter)."""
     frames = max(features[i].shape[-1] for i in indices)
     channels = features[indices[0]].shape[0]
     batch = torch.zeros(len(indices), channels, frames)
-    batch[:, :-1] = FLOOR_DB / 20.0  # mel padding reads as silence; the clipping channel as none
     mask = torch.zeros(len(indices), frames, dtype=torch.bool)
     for row, i in enumerate(indices):
         length = features[i].shape[-1]
@@ -82,25 +85,39 @@ def collate(features: list[torch.Tensor], indices: list[int]) -> tuple[torch.Ten
     return batch, mask
 
 
-def loss_of(model: MOSNet, features: torch.Tensor, mask: torch.Tensor, pesq: torch.Tensor, stoi: torch.Tensor
-            ) -> torch.Tensor:
+def balance_weights(pesq: np.ndarray, bins: int = 12) -> np.ndarray:
+    """Per-item loss weights ~ 1/sqrt(share of items in its PESQ bin), mean 1.
+
+    Random degradations pile up at the bottom of PESQ's scale (heavy noise and reverb
+    all score ~1.1), so plain squared error learns the crowded low end and regresses
+    clean and mildly degraded speech towards the mean, where telling them apart is
+    what a user needs."""
+    edges = np.linspace(PESQ_RANGE[0], PESQ_RANGE[1], bins + 1)
+    which = np.clip(np.digitize(pesq, edges) - 1, 0, bins - 1)
+    share = np.bincount(which, minlength=bins) / len(pesq)
+    weights = 1.0 / np.sqrt(share[which])
+    return weights / weights.mean()
+
+
+def loss_of(model: MOSNet, features: torch.Tensor, mask: torch.Tensor, pesq: torch.Tensor, stoi: torch.Tensor,
+            weights: torch.Tensor | None = None) -> torch.Tensor:
     output = model.score_features(features, mask)
     clip = (output.pesq - pesq) ** 2 + (STOI_WEIGHT * (output.stoi - stoi)) ** 2
     frame = ((output.frame_pesq - pesq[:, None]) ** 2 + (STOI_WEIGHT * (output.frame_stoi - stoi[:, None])) ** 2)
     frame = (frame * mask).sum(dim=1) / mask.sum(dim=1)
-    return (clip + FRAME_WEIGHT * frame).mean()
+    per_item = clip + FRAME_WEIGHT * frame
+    return (per_item if weights is None else weights * per_item).mean()
 
 
-def predict(model: MOSNet, features: list[torch.Tensor], batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """Clip PESQ and STOI estimates for every item, in order."""
+def predict(model: MOSNet, features: list[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+    """Clip PESQ and STOI estimates for every item, in order. One item at a time, as the
+    app scores a clip: padding would change the frames near a shorter clip's end."""
     model.eval()
     pesq, stoi = np.zeros(len(features)), np.zeros(len(features))
-    order = sorted(range(len(features)), key=lambda i: features[i].shape[-1])
     with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            indices = order[start:start + batch_size]
-            output = model.score_features(*collate(features, indices))
-            pesq[indices], stoi[indices] = output.pesq.numpy(), output.stoi.numpy()
+        for index, item in enumerate(features):
+            output = model.score_features(*collate(features, [index]))
+            pesq[index], stoi[index] = float(output.pesq[0]), float(output.stoi[0])
     return pesq, stoi
 
 
@@ -117,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     train_items, validation_items = read_corpus(args.corpus, "train"), read_corpus(args.corpus, "validation")
     if not train_items or not validation_items:
         raise ParameterError(f"{args.corpus} needs items in both its train and validation splits")
-    model = MOSNet(MOSConfig(hidden_channels=args.hidden_channels))
+    model = MOSNet(MOSConfig(hidden_channels=args.hidden_channels, pooling=args.pooling))
     started = time.monotonic()
     train_features, validation_features = item_features(model, train_items), item_features(model, validation_items)
     log.info("features of %d train + %d validation items (%.0f s)", len(train_items), len(validation_items),
@@ -125,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     train_pesq = torch.tensor([item.pesq for item in train_items], dtype=torch.float32)
     train_stoi = torch.tensor([item.stoi for item in train_items], dtype=torch.float32)
     validation_pesq = np.array([item.pesq for item in validation_items])
+    item_weights = torch.tensor(balance_weights(train_pesq.numpy()) if args.balance else np.ones(len(train_items)),
+                                dtype=torch.float32)
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = math.ceil(len(train_items) / args.batch_size)
@@ -149,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         epoch_started, total = time.monotonic(), 0.0
         for indices in batches(lengths, args.batch_size, random.Random(f"{args.seed}:{epoch}")):
             features, mask = collate(train_features, indices)
-            loss = loss_of(model, features, mask, train_pesq[indices], train_stoi[indices])
+            loss = loss_of(model, features, mask, train_pesq[indices], train_stoi[indices], item_weights[indices])
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
