@@ -344,7 +344,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="how many times each synthetic-corpus utterance is listed per epoch")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--init", default=None, help="start from this saved face network")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (1 on a shared machine)")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     records = read_phone_records(args.phones)
     speakers = {r["speaker"] for r in records} - TEST_SPEAKERS - VALIDATION_SPEAKERS
     train = ravdess_examples(records, args.data, args.cache, speakers, args.copies)
