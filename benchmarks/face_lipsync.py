@@ -25,7 +25,9 @@ pocketsphinx), encoded by the bundled encoder and scored the same way with a neu
 emotion. ``--other-voices N`` adds a second held-out set: N utterances of the same
 held-out sentences by the festival and flite voices that no training corpus uses
 (``synthetic_speech.HELD_OUT_OTHER_VOICES``: festival's ked, flite's awb; needs festival,
-festvox-kdlpc16k and flite). The ``--synthetic`` set is unchanged by it.
+festvox-kdlpc16k and flite). The ``--synthetic`` set is unchanged by it. ``--by-voice``
+adds a line per synthetic set with the network's closed bilabials for each voice (e.g.
+ked vs awb).
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=0, help="also score this many synthetic utterances")
     parser.add_argument("--other-voices", type=int, default=0,
                         help="also score this many utterances by held-out festival/flite voices")
+    parser.add_argument("--by-voice", action="store_true",
+                        help="also print the network's bilabials per voice of the synthetic sets")
     args = parser.parse_args()
 
     import torch
@@ -128,7 +132,8 @@ def main() -> None:
         record = records[Path(clip.path).resolve()]
         items.append(("RAVDESS test speakers", clip.samples, phone_segments(record["phones"]),
                       emotion_vector(record["emotion"], record["strong"]),
-                      lambda clip=clip: torch.from_numpy(load_encoding(Path(args.cache), clip, 0).astype(np.float32))))
+                      lambda clip=clip: torch.from_numpy(load_encoding(Path(args.cache), clip, 0).astype(np.float32)),
+                      None))
     if args.synthetic or args.other_voices:
         from emotrack.ml.emotion.modeling import EmotionModel
         from emotrack.ml.face.synthetic_speech import HELD_OUT_OTHER_VOICES, make_utterances
@@ -147,9 +152,11 @@ def main() -> None:
         for source, utterances in sets:
             for utterance in utterances:
                 items.append((source, utterance.audio, list(utterance.phones), neutral,
-                              lambda audio=utterance.audio: encoder.encode(audio).hidden_states.float()))
+                              lambda audio=utterance.audio: encoder.encode(audio).hidden_states.float(),
+                              utterance.voice))
     tallies = {}
-    for source, samples, segments, emotion, hidden_states in items:
+    by_voice: dict[str, dict[str, list[int]]] = {}  # the network's bilabials per synthetic voice
+    for source, samples, segments, emotion, hidden_states, voice in items:
         counts, shut, errors = tallies.setdefault(source, (
             {"network": [0, 0], "loudness": [0, 0], "targets": [0, 0]},
             {name: [0, 0] for name in ("network", "loudness", "targets")},
@@ -168,6 +175,10 @@ def main() -> None:
             shut[name][1] += vowels[1]
             counts[name][0] += closed
             counts[name][1] += total
+            if name == "network" and voice is not None:
+                tally = by_voice.setdefault(source, {}).setdefault(voice, [0, 0])
+                tally[0] += closed
+                tally[1] += total
             if name in errors:
                 errors[name].append(lips.error_mm(weights, target))
     for source, (counts, shut, errors) in tallies.items():
@@ -177,6 +188,9 @@ def main() -> None:
             error = f"{np.mean(errors[name]):.2f} mm" if name in errors else "0 (reference)"
             print(f"  {name:9s} bilabials closed {closed}/{total} = {100 * closed / max(total, 1):.1f} %; "
                   f"vowels shut {100 * shut[name][0] / max(shut[name][1], 1):.1f} %; lip vertex error {error}")
+        if source in by_voice and args.by_voice:
+            print("  network by voice: " + "; ".join(f"{voice} {closed}/{total} = {100 * closed / max(total, 1):.1f} %"
+                                                     for voice, (closed, total) in sorted(by_voice[source].items())))
 
 
 if __name__ == "__main__":

@@ -82,8 +82,6 @@ def build_corpus(out_dir: str | Path, sentences: Sequence[str], count: int,
     skipped); utterance ``i`` says ``sentences[i % len(sentences)]`` and is reproducible
     from ``seed`` and ``i``; a share ``other_share`` of them is spoken by festival/flite
     ``other_voices``. Returns the number of utterances in the corpus."""
-    from ..emotion.augment import augment
-
     if count < 1 or not sentences:
         raise ParameterError("the synthetic corpus needs at least one sentence and one utterance")
     if not 0.0 <= other_share <= 1.0:
@@ -100,12 +98,9 @@ def build_corpus(out_dir: str | Path, sentences: Sequence[str], count: int,
             raise ParameterError(f"not installed: {', '.join(missing)} (Debian: apt-get install festival flite "
                                  "festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts)")
     out = Path(out_dir)
-    (out / "states").mkdir(parents=True, exist_ok=True)
-    records_path = out / RECORDS_FILE
-    done = {json.loads(line)["index"] for line in records_path.read_text().splitlines()} \
-        if records_path.is_file() else set()
+    done = done_indices(out)
     aligner = aligner or PhoneAligner()
-    with records_path.open("a") as records:
+    with (out / RECORDS_FILE).open("a") as records:
         for index in range(count):
             if index in done:
                 continue
@@ -119,21 +114,41 @@ def build_corpus(out_dir: str | Path, sentences: Sequence[str], count: int,
             except (AudioError, ParameterError) as error:
                 log(f"skipped utterance {index} ({voice}): {error}")
                 continue
-            audio, augmented = clean, rng.random() < augment_share
-            if augmented:
-                audio = augment(clean, np.random.default_rng(rng.getrandbits(64)))
-                phones = _stretched(phones, len(audio) / len(clean))
-            states = np.asarray(encode(audio), dtype=np.float16)
-            np.save(out / "states" / f"{index:06d}.npy", states)
-            records.write(json.dumps({"index": index, "text": text, "voice": voice, "rate": rate, "pitch": pitch,
-                                      "amplitude": amplitude, "augmented": augmented, "frames": states.shape[1],
-                                      "phones": [[p.phone, round(p.start, 3), round(p.end, 3)] for p in phones]})
-                          + "\n")
-            records.flush()
+            write_utterance(out, records, index, text, voice, (rate, pitch, amplitude), clean, phones, encode,
+                            rng, augment_share)
             done.add(index)
             if len(done) % 50 == 0:
                 log(f"synthetic corpus: {len(done)}/{count}")
     return len(done)
+
+
+def done_indices(out: Path) -> set[int]:
+    """The indices already in the corpus at ``out`` (created if missing): a build resumes."""
+    (out / "states").mkdir(parents=True, exist_ok=True)
+    records_path = out / RECORDS_FILE
+    return {json.loads(line)["index"] for line in records_path.read_text().splitlines() if line.strip()} \
+        if records_path.is_file() else set()
+
+
+def write_utterance(out: Path, records, index: int, text: str, voice: str, rate_pitch_amplitude: tuple[int, int, int],
+                    clean: np.ndarray, phones: Sequence[PhoneSegment], encode: Callable[[np.ndarray], np.ndarray],
+                    rng: random.Random, augment_share: float) -> None:
+    """Degrade ``clean`` with probability ``augment_share`` (phones stretched with the
+    tempo), encode it, save the states, then append the record (after the states: a
+    record never points at a half-written file)."""
+    from ..emotion.augment import augment
+
+    audio, augmented = clean, rng.random() < augment_share
+    if augmented:
+        audio = augment(clean, np.random.default_rng(rng.getrandbits(64)))
+        phones = _stretched(phones, len(audio) / len(clean))
+    states = np.asarray(encode(audio), dtype=np.float16)
+    np.save(out / "states" / f"{index:06d}.npy", states)
+    rate, pitch, amplitude = rate_pitch_amplitude
+    records.write(json.dumps({"index": index, "text": text, "voice": voice, "rate": rate, "pitch": pitch,
+                              "amplitude": amplitude, "augmented": augmented, "frames": states.shape[1],
+                              "phones": [[p.phone, round(p.start, 3), round(p.end, 3)] for p in phones]}) + "\n")
+    records.flush()
 
 
 def read_corpus(corpus_dir: str | Path) -> list[CorpusUtterance]:

@@ -136,7 +136,7 @@ def espeak_available() -> bool:
     return engine_available("espeak")
 
 
-def _read_16k(path: Path) -> np.ndarray:
+def read_16k(path: Path) -> np.ndarray:
     samples, rate_hz = sf.read(path, dtype="float32", always_2d=True)
     mono = samples.mean(axis=1)
     return mono if rate_hz == SAMPLE_RATE else soxr.resample(mono, rate_hz, SAMPLE_RATE).astype(np.float32)
@@ -166,7 +166,7 @@ def synthesize(text: str, voice: str = "en-us", rate: int = 170, pitch: int = 50
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0 or not path.exists():
             raise AudioError(f"espeak-ng failed for voice {voice}: {result.stderr.strip()[:200]}")
-        return _read_16k(path)
+        return read_16k(path)
 
 
 def _synthesize_other(text: str, engine: str, name: str, rate: int, pitch: int, amplitude: int) -> np.ndarray:
@@ -181,8 +181,20 @@ def _synthesize_other(text: str, engine: str, name: str, rate: int, pitch: int, 
         else:
             _run(["flite", "-voice", name, "--setf", f"duration_stretch={stretch:.3f}", "-t", text, "-o", str(path)],
                  path, f"flite:{name}")
-        audio = _read_16k(path)
-    speed = 1.0 + (pitch - 50) / 400.0
+        audio = read_16k(path)
+    return speed_and_gain(audio, pitch, amplitude)
+
+
+def playback_speed(pitch: int) -> float:
+    """The playback speed that stands for ``pitch`` (0..99, 50 = as synthesised) for
+    festival and flite voices: +-5 % over the default pitch range."""
+    return 1.0 + (pitch - 50) / 400.0
+
+
+def speed_and_gain(audio: np.ndarray, pitch: int, amplitude: int) -> np.ndarray:
+    """``audio`` played at ``playback_speed(pitch)`` (shorter by that factor) and scaled
+    to a peak of ``0.9 * min(1, amplitude / 180)``."""
+    speed = playback_speed(pitch)
     if abs(speed - 1.0) > 1e-3:  # played faster: higher pitch and formants, shorter
         audio = soxr.resample(audio, SAMPLE_RATE, SAMPLE_RATE / speed).astype(np.float32)
     peak = float(np.max(np.abs(audio))) if len(audio) else 0.0

@@ -10,7 +10,8 @@ Sources (at least one):
   (``scripts/align_ravdess.py``); targets from the articulation model. Their encoder
   states are cached under ``--cache`` (default ``OUT/cache``). Test actors never train;
   the validation actors validate.
-* ``--synthetic-dir``: a corpus built by ``python -m emotrack.ml.face.synthetic_corpus``.
+* ``--synthetic-dir`` (repeatable): a corpus built by ``python -m emotrack.ml.face.synthetic_corpus``
+  or ``foreign_corpus``.
 * ``--captures``: Live Link Face CSV takes, each with its audio (``ml.face.captures``);
   the captured curves are the targets. Every tenth take validates (when there are ten).
 """
@@ -39,7 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phones", type=Path, default=None, help="aligned RAVDESS phones (JSONL); needs --data")
     parser.add_argument("--cache", type=Path, default=None, help="encoder-state cache of --data (default OUT/cache)")
     parser.add_argument("--copies", type=int, default=1, help="RAVDESS copies per clip: 1 as recorded, more augmented")
-    parser.add_argument("--synthetic-dir", type=Path, default=None, help="a synthetic corpus (synthetic_corpus)")
+    parser.add_argument("--synthetic-dir", type=Path, action="append", default=[],
+                        help="a synthetic corpus (synthetic_corpus, foreign_corpus); repeat for several")
     parser.add_argument("--captures", type=Path, default=None,
                         help="folder of Live Link Face CSV takes, each with an audio file of the same stem")
     parser.add_argument("--capture-fps", type=float, default=None,
@@ -113,9 +115,9 @@ def run(args: argparse.Namespace) -> int:
         encode_corpus(encoder, [c for c in clips if c.speaker in speakers], cache, args.copies, log=_log)
         train += ravdess_examples(records, args.data, cache, speakers, args.copies)
         validation += ravdess_examples(records, args.data, cache, VALIDATION_SPEAKERS, 1)
-    if args.synthetic_dir:
-        train += corpus_examples(args.synthetic_dir, validation=False)
-        validation += corpus_examples(args.synthetic_dir, validation=True)
+    for corpus in args.synthetic_dir:
+        train += corpus_examples(corpus, validation=False)
+        validation += corpus_examples(corpus, validation=True)
     if args.captures:
         for number, take in enumerate(capture_examples(args.captures, encode, args.capture_fps), 1):
             (validation if number % CAPTURE_VALIDATION_EVERY == 0 else train).append(take)

@@ -337,14 +337,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--synthetic", type=int, default=0,
                         help="add this many espeak-ng utterances of the training sentences (needs espeak-ng, "
                              "pocketsphinx); a tenth as many more join validation")
-    parser.add_argument("--synthetic-dir", default=None,
-                        help="a synthetic corpus built by emotrack.ml.face.synthetic_corpus (its validation "
-                             "sentences join validation)")
+    parser.add_argument("--synthetic-dir", action="append", default=[],
+                        help="a synthetic corpus built by emotrack.ml.face.synthetic_corpus or foreign_corpus "
+                             "(its validation sentences join validation); repeat for several corpora")
     parser.add_argument("--synthetic-weight", type=int, default=1,
                         help="how many times each synthetic-corpus utterance is listed per epoch")
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--init", default=None, help="start from this saved face network")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads (1 on a shared machine)")
     args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
     records = read_phone_records(args.phones)
     speakers = {r["speaker"] for r in records} - TEST_SPEAKERS - VALIDATION_SPEAKERS
     train = ravdess_examples(records, args.data, args.cache, speakers, args.copies)
@@ -360,9 +362,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         train += synthetic_examples(args.synthetic, encode, seed=0)
         validation += synthetic_examples(max(1, args.synthetic // 10), encode, seed=1)
-    if args.synthetic_dir:
-        train += corpus_examples(args.synthetic_dir, validation=False) * args.synthetic_weight
-        validation += corpus_examples(args.synthetic_dir, validation=True)
+    for corpus in args.synthetic_dir:
+        train += corpus_examples(corpus, validation=False) * args.synthetic_weight
+        validation += corpus_examples(corpus, validation=True)
     print(f"{len(train)} training examples ({len(speakers)} speakers), {len(validation)} validation")
     from emotrack.ml.face.modeling import load_face_net
 
