@@ -233,6 +233,7 @@ def test_quality_flags_reach_the_summary_and_report(tmp_path, tiny_emotion_model
     record = json.loads((out / "summary.jsonl").read_text())
     project = load_project(out / "noisy.emotrack")
     assert record["vqscore"] == round(project.quality.vqscore, 4)
+    assert record["estimated_pesq"] == round(project.quality.estimated_pesq, 3)  # the bundled estimator
     assert record["low_confidence_keys"] == sum(k.low_confidence for k in project.keyframes)
     assert "Speech quality" in (out / "report.html").read_text()
 
