@@ -46,6 +46,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 from emotrack.core import degrade  # noqa: E402
+from emotrack.ml.quality.mos_corpus import intrusive_scores  # noqa: E402
 from emotrack.core.quality_regions import smooth  # noqa: E402
 
 SAMPLE_RATE = 16000
@@ -128,18 +129,6 @@ def degradations(clean: np.ndarray, others: list[np.ndarray], seed: list[int]
         items.append(("band_limit", f"{low}-{high} Hz",
                       lambda lo=low, hi=high: degrade.band_limit(clean, lo, hi)))
     return items
-
-
-def intrusive_scores(clean: np.ndarray, degraded: np.ndarray) -> tuple[float, float]:
-    """(PESQ-wb, STOI) against the clean reference; PESQ is NaN where it finds no speech."""
-    from pesq import pesq
-    from pystoi import stoi
-
-    try:
-        pesq_wb = float(pesq(SAMPLE_RATE, clean, degraded, "wb"))
-    except Exception:  # pesq raises bare C-level errors (NoUtterancesError, ...)
-        pesq_wb = float("nan")
-    return pesq_wb, float(stoi(clean, degraded, SAMPLE_RATE, extended=False))
 
 
 def correlations(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -219,6 +219,18 @@ class MOSScore:
     frame_times: np.ndarray
 
 
+def checked_mono(samples: np.ndarray) -> np.ndarray:
+    """float32 mono samples fit to score, or the AudioError that says why not."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim != 1:
+        raise AudioError(f"expected mono samples, got shape {samples.shape}")
+    if samples.size == 0:
+        raise AudioError("cannot score empty audio")
+    if not np.all(np.isfinite(samples)):
+        raise AudioError("audio contains NaN or infinite samples")
+    return samples
+
+
 def default_mos_model_dir() -> Path:
     from emotrack.resources import resource_path
 
@@ -244,13 +256,7 @@ class MOSEstimator:
         return self.model.config
 
     def score(self, samples_16k: np.ndarray) -> MOSScore:
-        samples = np.asarray(samples_16k, dtype=np.float32)
-        if samples.ndim != 1:
-            raise AudioError(f"expected mono samples, got shape {samples.shape}")
-        if samples.size == 0:
-            raise AudioError("cannot score empty audio")
-        if not np.all(np.isfinite(samples)):
-            raise AudioError("audio contains NaN or infinite samples")
+        samples = checked_mono(samples_16k)
         with torch.inference_mode():
             output = self.model(torch.from_numpy(samples).to(self.device)[None])
         frames = output.frame_pesq[0].float().cpu().numpy().astype(np.float64)

@@ -23,10 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotrack.errors import AudioError
 from emotrack.ml.checkpoint import DataclassConfig, load_checkpoint, save_checkpoint
 from emotrack.ml.device import resolve_device
-from emotrack.ml.quality.mos_estimator import MOSEstimator, default_mos_model_dir
+from emotrack.ml.quality.mos_estimator import MOSEstimator, checked_mono, default_mos_model_dir
 
 
 @dataclass
@@ -319,13 +318,7 @@ class QualityEstimator:
         return cls(model, resolved, mos)
 
     def score(self, samples_16k: np.ndarray) -> QualityScore:
-        samples = np.asarray(samples_16k, dtype=np.float32)
-        if samples.ndim != 1:
-            raise AudioError(f"expected mono samples, got shape {samples.shape}")
-        if samples.size == 0:
-            raise AudioError("cannot score empty audio")
-        if not np.all(np.isfinite(samples)):
-            raise AudioError("audio contains NaN or infinite samples")
+        samples = checked_mono(samples_16k)
         waveform = torch.from_numpy(samples).to(self.device)[None]
         frames = self.model.frame_scores(waveform)[0].cpu().numpy().astype(np.float64)
         hop = self.model.config.hop_length
