@@ -230,7 +230,7 @@ class QualityReport(QDialog):
             worker.wait()
             worker.deleteLater()
         self.table.setSortingEnabled(True)
-        self.table.sortItems(self._score_column(), Qt.AscendingOrder)  # worst lines first
+        self.table.sortItems(self._score_column(self.rows()), Qt.AscendingOrder)  # worst lines first
         self.score_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.export_button.setEnabled(self.table.rowCount() > 0)
@@ -258,21 +258,19 @@ class QualityReport(QDialog):
         return [(self.table.item(r, 0).data(Qt.UserRole), *(number(r, c) for c in (1, 2, 3, 4)))
                 for r in range(self.table.rowCount())]
 
-    def _score_column(self) -> int:
+    @staticmethod
+    def _score_column(rows: list[tuple[str, float, float, float, float]]) -> int:
         """The figure lines are ranked by: estimated PESQ when every line has one."""
-        rows = self.rows()
         return PESQ_COLUMN if rows and not any(np.isnan(row[1]) for row in rows) else VQSCORE_COLUMN
 
-    def scores(self) -> np.ndarray:
-        """The histogram's figure per line (see ``_score_column``)."""
-        return np.array([row[self._score_column()] for row in self.rows()], dtype=float)
-
     def _update_histogram(self) -> None:
-        scores = self.scores()
-        if scores.size == 0:
+        rows = self.rows()
+        if not rows:
             self.bars.setOpts(x=[], height=[], width=0.01)
             return
-        self.histogram.setLabel("bottom", COLUMNS[self._score_column()])
+        column = self._score_column(rows)
+        scores = np.array([row[column] for row in rows], dtype=float)
+        self.histogram.setLabel("bottom", COLUMNS[column])
         lo, hi = float(scores.min()), float(scores.max())
         if hi - lo < 1e-6:
             lo, hi = lo - 0.005, hi + 0.005
