@@ -16,6 +16,13 @@ the confusion matrix; and the expected calibration error (10 bins) of the top-la
 confidence, with the model's fitted temperature and without it. ``--reliability``
 writes the reliability diagram (PNG, needs matplotlib: ``pip install -e .[bench]``),
 ``--json`` every figure.
+
+``--actor SOURCE`` reads each speaker's clips relative to an actor reference made from
+that speaker's unlabelled lines, as ``emotrack classify --same-actor`` does (the
+accurate model's actor head): ``all`` (every evaluated clip of the speaker, the
+session), ``random:K`` (K of the speaker's clips drawn at random, ``--draws`` times),
+or ``emotion:E`` (only the speaker's clips of emotion E: the worst case, a session of
+one mood; ``emotion:each`` takes each non-neutral emotion in turn).
 """
 
 from __future__ import annotations
@@ -32,15 +39,62 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 from emotrack.core.calibration import reliability  # noqa: E402
+from emotrack.ml.emotion.actor import build_reference  # noqa: E402
 from emotrack.ml.emotion.data import read_labelled_clips  # noqa: E402
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel  # noqa: E402
 from emotrack.ml.emotion.training import Evaluation  # noqa: E402
 from emotrack.ml.emotion.whisper_training import TEST_SPEAKERS  # noqa: E402
 
 
-def classify_all(model: EmotionModel, clips, window: int, hop: int, temperature: float) -> np.ndarray:
-    model.temperature = temperature
-    return np.stack([model.classify(clip.samples, window, hop) for clip in clips])
+def classify_all(model: EmotionModel, clips, window: int, hop: int, temperature: float,
+                 references: dict | None = None) -> np.ndarray:
+    """Clip probabilities; with ``references`` ({clip index: ActorReference}) each clip is
+    read relative to its own reference."""
+    if references is None:
+        model.temperature = temperature
+        return np.stack([model.classify(clip.samples, window, hop) for clip in clips])
+    model.actor_temperature = temperature
+    rows = []
+    for index, clip in enumerate(clips):
+        model.use_actor(references[index])
+        rows.append(model.classify(clip.samples, window, hop))
+    model.use_actor(None)
+    return np.stack(rows)
+
+
+def actor_references(model: EmotionModel, clips, source: str, window: int, hop: int, draws: int,
+                     seed: int = 0) -> list[dict]:
+    """One {clip index: reference} per draw, each speaker's reference made from its clips
+    as ``source`` says (see the module's docstring)."""
+    rng = np.random.default_rng(seed)
+    kind, _, value = source.partition(":")
+    if kind not in ("all", "random", "emotion"):
+        raise SystemExit(f"--actor must be all, random:K or emotion:E, got {source!r}")
+    if kind == "emotion":
+        emotions = [e for e in model.labels if e != "neutral"] if value == "each" else [value]
+    memo: dict[tuple, object] = {}
+
+    def reference(indices: tuple[int, ...]):
+        if indices not in memo:
+            memo[indices] = build_reference(model, [(clips[i].path.name, clips[i].samples) for i in indices],
+                                            window, hop)
+        return memo[indices]
+
+    out = []
+    for draw in range(1 if kind == "all" else (len(emotions) if kind == "emotion" else draws)):
+        chosen = {}
+        for speaker in sorted({c.speaker for c in clips}):
+            own = [i for i, c in enumerate(clips) if c.speaker == speaker]
+            if kind == "all":
+                picked = own
+            elif kind == "random":
+                picked = sorted(rng.choice(own, min(int(value), len(own)), replace=False).tolist())
+            else:
+                picked = [i for i in own if clips[i].label == emotions[draw]]
+            ref = reference(tuple(picked))
+            chosen.update({i: ref for i in own})
+        out.append(chosen)
+    return out
 
 
 def draw_reliability(path: Path, curves: dict[str, tuple], title: str) -> None:
@@ -79,26 +133,45 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reliability", type=Path, default=None, help="write the reliability diagram here (PNG)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument("--actor", default=None, metavar="SOURCE",
+                        help="read each speaker relative to an actor reference: all, random:K or emotion:E|each")
+    parser.add_argument("--draws", type=int, default=5, help="random:K draws (figures are their mean)")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     speakers = None if args.speakers == ["all"] else set(args.speakers)
     clips = read_labelled_clips(args.data, speakers)
     model = EmotionModel.from_pretrained(args.model, device=args.device)
-    fitted = model.temperature
-    began = time.perf_counter()
-    probabilities = classify_all(model, clips, args.window, args.hop, fitted)
-    elapsed = time.perf_counter() - began
+    draws = [None]
+    if args.actor:
+        if model.actor_head is None:
+            raise SystemExit("--actor needs a model with an actor head (the bundled accurate model)")
+        draws = actor_references(model, clips, args.actor, args.window, args.hop, args.draws)
+    fitted = model.temperature if args.actor is None else model.actor_temperature
     truth = np.array([model.labels.index(clip.label) if clip.label in model.labels else -1 for clip in clips])
+    began = time.perf_counter()
+    runs = [classify_all(model, clips, args.window, args.hop, fitted, references) for references in draws]
+    elapsed = time.perf_counter() - began
+    if len(runs) > 1:
+        accuracies = [float(np.mean(r.argmax(axis=1) == truth)) for r in runs]
+        print(f"{len(runs)} reference draws: accuracy per draw {', '.join(f'{a:.3f}' for a in accuracies)}; "
+              "the figures below pool every draw's predictions")
+    probabilities = np.concatenate(runs)
+    clips = clips * len(runs)
+    truth = np.tile(truth, len(runs))
     predicted = [model.labels[i] for i in probabilities.argmax(axis=1)]
     evaluation = Evaluation.count(model.labels, [c.label for c in clips], predicted)
     calibrated = reliability(probabilities, truth)
-    has_temperature = getattr(model.model.config, "emotrack_temperature", None) is not None
+    has_temperature = (getattr(model.model.config, "emotrack_temperature", None) is not None
+                       or args.actor is not None)
     name = f"T = {fitted:.2f} (fitted on speakers other than these)" if has_temperature else "T = 1 (none fitted)"
     curves = {name: (calibrated, calibrated.expected_calibration_error)}
     if fitted != 1.0:
-        raw = reliability(classify_all(model, clips, args.window, args.hop, 1.0), truth)
+        raw = reliability(np.concatenate([classify_all(model, clips[:len(truth) // len(runs)], args.window, args.hop,
+                                                       1.0, references) for references in draws]), truth)
         curves["T = 1 (no calibration)"] = (raw, raw.expected_calibration_error)
+    if args.actor:
+        print(f"actor reference: {args.actor} (each speaker's own unlabelled lines)")
 
     print(f"model {args.model or 'accurate'}: {len(clips)} clips of {len({c.speaker for c in clips})} speakers "
           f"({', '.join(sorted({c.speaker for c in clips}))}), window {args.window} hop {args.hop} samples, "

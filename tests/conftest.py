@@ -96,6 +96,29 @@ def tiny_whisper_model_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_actor_model_dir(tiny_whisper_model_dir, tmp_path_factory) -> Path:
+    """The tiny Whisper checkpoint with a random-init actor head beside it, as the bundled
+    accurate model carries its trained one."""
+    import shutil
+
+    import torch
+
+    from emotrack.ml.emotion.actor import ACTOR_FOLDER, ActorHead, ActorHeadConfig
+    from emotrack.ml.emotion.actor_training import model_layer, reference_id
+    from emotrack.ml.emotion.modeling import EmotionModel
+
+    directory = tmp_path_factory.mktemp("tiny_actor_model") / "model"
+    shutil.copytree(tiny_whisper_model_dir, directory)
+    model = EmotionModel.from_pretrained(directory, device="cpu")
+    layer = model_layer(model)
+    torch.manual_seed(1)
+    head = ActorHead(ActorHeadConfig(d_model=16, num_labels=6, layer=layer, temperature=1.0,
+                                     reference_id=reference_id(model, layer)))
+    head.save_pretrained(directory / ACTOR_FOLDER)
+    return directory
+
+
+@pytest.fixture(scope="session")
 def tiny_face_loader(tiny_whisper_model_dir):
     """A ``FaceAnimator`` loader for the app: a random-init face network on the tiny
     Whisper model, built once, so every window test runs the face preview in milliseconds."""

@@ -7,7 +7,7 @@ and the GUI imports this module without paying for torch until a model is loaded
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +25,7 @@ from .errors import EmotrackError, ParameterError
 from .io.audio import AudioClip, RawFormat, load_audio
 
 if TYPE_CHECKING:
+    from .core.actor_reference import ActorReference
     from .ml.emotion import EmotionModel
     from .ml.face.animate import FaceAnimator
     from .ml.quality.vqscore import QualityEstimator
@@ -101,12 +102,16 @@ def run_analysis(
     model: "EmotionModel",
     progress: Progress | None = None,
     is_cancelled: Callable[[], bool] | None = None,
+    actor: "ActorReference | None" = None,
 ) -> WindowProbabilities:
-    """Emotion probabilities of every window of ``clip`` (columns: ``output_labels``).
+    """Emotion probabilities of every window of ``clip`` (columns: ``output_labels``),
+    read relative to ``actor`` when given (the model's actor head).
 
     Works through the windows a batch at a time, reporting ``progress(done, total)`` and
     checking ``is_cancelled()`` between batches.
     """
+    if actor is not None:
+        model = model.with_actor(actor)
     starts = window_starts(len(clip.samples), settings.window, settings.hop)
     total = len(starts)
     rows: list[np.ndarray] = []
@@ -159,15 +164,18 @@ def analyze_file(
     model_dir: str | Path | None = None,
     quality: "QualityEstimator | None" = None,
     quality_threshold: float | None = None,
+    actor: "ActorReference | None" = None,
 ) -> Project:
     """Load, analyse and keyframe one file: what ``emotrack analyze`` does. With a
-    quality estimator, keys inferred over flagged audio are marked low-confidence."""
+    quality estimator, keys inferred over flagged audio are marked low-confidence; with
+    an actor reference, the voice is read relative to that actor's."""
     analysis = analysis or AnalysisSettings()
     clip = load_audio(path, channel=channel, raw=raw)
     project = new_project(clip, output_labels(model.labels), analysis, heuristics, model_dir)
+    project.actor = actor
     if quality is not None:
         project.quality = score_quality(clip, quality, quality_threshold)
-    windows = run_analysis(clip, analysis, model, progress)
+    windows = run_analysis(clip, analysis, model, progress, actor=actor)
     apply_analysis(project, windows, analysis).redo(project)
     return project
 
@@ -180,6 +188,20 @@ def classify_clip(clip: AudioClip, model: "EmotionModel",
     voice = detect_voice(clip.samples, clip.sample_rate, min_pause=settings.min_pause)
     labels = output_labels(model.labels)
     return dict(zip(labels, (float(p) for p in windows.clip_vector(voice))))
+
+
+def build_actor_reference(model: "EmotionModel", lines: Iterable[tuple[str, AudioClip]],
+                          settings: AnalysisSettings | None = None, name: str = "",
+                          progress: Progress | None = None) -> "ActorReference":
+    """The actor reference of ``model`` from ``(name, clip)`` lines of one actor, read one
+    at a time (a session of hundreds of lines never sits in memory at once)."""
+    from .ml.emotion.actor import build_reference
+
+    settings = settings or AnalysisSettings()
+    lines = list(lines) if progress is not None else lines  # progress needs the count
+    return build_reference(model, ((line, clip.samples) for line, clip in lines), settings.window, settings.hop,
+                           name=name, min_pause=settings.min_pause,
+                           total=len(lines) if progress is not None else None, progress=progress)
 
 
 def load_face_animator(face_dir: str | Path | None = None, device: str = "auto") -> "FaceAnimator":

@@ -184,3 +184,28 @@ def test_exports_refuse_bad_fps_and_empty_projects(project):
         curves_document(project, 23)
     with pytest.raises(ParameterError, match="no keyframes"):
         curves_document(Project(), 30)
+
+
+def test_actor_reference_is_one_undo_step_and_saved(project, tmp_path):
+    from emotrack.core.actor_reference import ActorReference
+
+    reference = ActorReference(mean=np.ones(8, np.float32), model="enc", layer=3, lines=("a.wav",), windows=4,
+                               name="Anna")
+    command = C.apply_analysis(project, project.windows, project.analysis, "Read relative to Anna", actor=reference)
+    command.redo(project)
+    assert project.actor is reference
+    loaded = load_project(save_project(project, tmp_path / "actor.emotrack"))
+    assert loaded.actor.name == "Anna" and loaded.actor.lines == ("a.wav",)
+    np.testing.assert_array_equal(loaded.actor.mean, reference.mean)
+    command.undo(project)
+    assert project.actor is None
+    assert load_project(save_project(project, tmp_path / "plain.emotrack")).actor is None
+
+
+def test_damaged_actor_reference_in_a_project_is_named(project, tmp_path):
+    path = save_project(project, tmp_path / "p.emotrack")
+    data = json.loads(path.read_text())
+    data["actor"] = {"format": "emotrack-actor-reference", "version": 1, "model": "m"}
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match="actor reference"):
+        load_project(path)

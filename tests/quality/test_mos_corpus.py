@@ -4,6 +4,7 @@ format (records + audio), without PESQ (a benchmark extra) where it is not the p
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,6 +65,27 @@ def test_build_corpus_scores_resumes_and_reads_back(tmp_path):
         assert 1.0 <= item.pesq <= 4.65 and 0.0 <= item.stoi <= 1.0
         assert item.audio().dtype == np.float32 and item.audio().size >= 3 * 16000
     assert all(json.loads(line)["source"] in "abc" for line in records)
+
+
+def test_worker_processes_build_the_same_items(tmp_path):
+    pytest.importorskip("pesq")
+    pytest.importorskip("pystoi")
+    utterances = {"train": [("a", harmonic_speech(3.5, 1)), ("b", harmonic_speech(3.5, 2))]}
+    mos_corpus.build_corpus(tmp_path / "one", utterances, per_utterance=2, log=lambda _: None)
+    mos_corpus.build_corpus(tmp_path / "two", utterances, per_utterance=2, log=lambda _: None, workers=2)
+    one, two = mos_corpus.read_corpus(tmp_path / "one"), mos_corpus.read_corpus(tmp_path / "two")
+    assert [(i.index, i.pesq, i.stoi, i.steps) for i in one] == [(i.index, i.pesq, i.stoi, i.steps) for i in two]
+    assert all(np.array_equal(a.audio(), b.audio()) for a, b in zip(one, two))
+
+
+def test_widen_validation_moves_whole_speakers():
+    train = [Path(f"{speaker}-1-{n}.flac") for speaker in range(100, 140) for n in range(2)]
+    validation = [Path("99-1-0.flac")]
+    new_train, new_validation = mos_corpus.widen_validation(train, validation, every=10)
+    assert len(new_train) + len(new_validation) == len(train) + len(validation)
+    assert len(new_validation) == 1 + 4 * 2
+    train_speakers = {p.name.split("-")[0] for p in new_train}
+    assert not train_speakers & {p.name.split("-")[0] for p in new_validation}
 
 
 def test_bad_requests_are_refused(tmp_path):

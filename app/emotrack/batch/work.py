@@ -35,13 +35,15 @@ class BatchSettings:
     exports: tuple[str, ...] = ()
     quality: bool = False
     quality_threshold: float | None = None
+    actor: dict | None = None  # an actor reference's JSON (core/actor_reference.py): every line is this actor
     torch_threads: int | None = None  # per worker; None leaves torch's default
 
     def as_dict(self) -> dict[str, Any]:
         """The settings that shape the outputs (part of every line's fingerprint)."""
         return {"analysis": settings_to_dict(self.analysis), "heuristics": settings_to_dict(self.heuristics),
                 "fps": self.fps, "exports": sorted(self.exports), "quality": self.quality,
-                "quality_threshold": self.quality_threshold}
+                "quality_threshold": self.quality_threshold,
+                **({"actor": self.actor["mean"]} if self.actor is not None else {})}
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,11 @@ class LineWorker:
             torch.set_num_threads(settings.torch_threads)
         self.settings = settings
         self.model = load_emotion_model(settings.model, settings.device)
+        self.actor = None
+        if settings.actor is not None:
+            from ..core.actor_reference import ActorReference
+
+            self.actor = ActorReference.from_json(settings.actor, "the batch's actor reference")
         self.quality = load_quality_estimator(device=settings.device) if settings.quality else None
         self._animator = None
         self.pid = os.getpid()
@@ -114,7 +121,8 @@ class LineWorker:
         s = self.settings
         project = analyze_file(job.audio, self.model, s.analysis,
                                line_heuristics(s.heuristics, job.prior, job.prior_strength),
-                               model_dir=s.model, quality=self.quality, quality_threshold=s.quality_threshold)
+                               model_dir=s.model, quality=self.quality, quality_threshold=s.quality_threshold,
+                               actor=self.actor)
         project.fps = s.fps
         # Export what the saved project holds (values rounded as in the file), so each
         # export equals what `emotrack export` makes of the .emotrack; the project last.

@@ -26,6 +26,7 @@ def register(subparsers) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     options.add_audio_options(parser)
     options.add_model_options(parser)
+    options.add_actor_option(parser)
     options.add_analysis_options(parser)
     options.add_heuristic_options(parser)
     parser.set_defaults(func=run)
@@ -38,11 +39,12 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     output_path(args.output if args.output is not None else Path(args.audio).with_suffix(SUFFIX))
     output = Path(args.output) if args.output is not None else Path(args.audio).with_suffix(SUFFIX)
     model = load_emotion_model(args.model, args.device)
+    actor = options.actor_reference(model, args)
     estimator = load_quality_estimator(device=args.device) if args.quality else None
     progress = None if args.quiet else options.StderrProgress(f"analysing {Path(args.audio).name}")
     project = analyze_file(args.audio, model, analysis, heuristics, channel=args.channel,
                            raw=options.raw_format(args), progress=progress, model_dir=args.model,
-                           quality=estimator, quality_threshold=args.quality_threshold)
+                           quality=estimator, quality_threshold=args.quality_threshold, actor=actor)
     project.fps = args.fps
     save_project(project, output)
     if not args.quiet:

@@ -44,6 +44,7 @@ def register(subparsers) -> None:
     options.add_quality_flag_options(parser, "flag bad audio in the report")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     options.add_model_options(parser)
+    options.add_actor_option(parser)
     options.add_analysis_options(parser)
     options.add_heuristic_options(parser)
     parser.set_defaults(func=run)
@@ -55,6 +56,15 @@ def export_kinds(text: str) -> tuple[str, ...]:
     if unknown:
         raise ParameterError(f"--export: unknown format {unknown[0]!r} (choose from {', '.join(FORMATS)})")
     return kinds
+
+
+def actor_json(args: argparse.Namespace) -> dict | None:
+    """``--actor``'s reference as JSON for the workers (read and checked here, once)."""
+    if not args.actor:
+        return None
+    from ..core.actor_reference import ActorReference
+
+    return ActorReference.load(args.actor).to_json()
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
@@ -71,7 +81,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     settings = BatchSettings(
         model=args.model, device=args.device, analysis=options.analysis_settings(args),
         heuristics=options.heuristic_settings(args), fps=args.fps, exports=export_kinds(args.export),
-        quality=args.quality, quality_threshold=args.quality_threshold)
+        quality=args.quality, quality_threshold=args.quality_threshold, actor=actor_json(args))
     lines = collect_lines(args.inputs)
     suffixes = {kind: FORMATS[kind][0] for kind in settings.exports}
     engine = _engine(args, settings)

@@ -30,11 +30,11 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import EmotrackError, ParameterError, first_line
-from . import analyze, batch, classify, enhance, export, quality, train
+from . import actor, analyze, batch, classify, enhance, export, quality, train
 from .options import one_line
 
 # Modules that each add one subcommand with ``register(subparsers)``.
-_COMMANDS = [analyze, export, batch, classify, quality, enhance, train]
+_COMMANDS = [analyze, export, batch, classify, actor, quality, enhance, train]
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 3
@@ -51,6 +51,8 @@ examples:
   emotrack analyze line01.wav -o line01.emotrack --smoothing 3 --prior joy --prior-strength 0.3
   emotrack export line01.emotrack --format csv --fps 30 -o line01_curves.csv
   emotrack classify takes/*.wav > emotions.jsonl
+  emotrack classify --same-actor session/*.wav      read each line relative to the actor's voice
+  emotrack actor-reference session/*.wav -o anna.json; emotrack analyze line01.wav --actor anna.json
   emotrack quality takes/*.wav > quality.jsonl
   emotrack enhance noisy_take.wav -o cleaned_take.wav
   emotrack batch dialogue/ -o out/ --export csv,arkit-csv --workers 2   (add --ray auto for a Ray cluster)

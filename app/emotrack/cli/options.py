@@ -45,6 +45,30 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
 
 
+def add_actor_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--actor", metavar="ACTOR.json",
+                        help="read the voice relative to this actor (a reference from 'emotrack actor-reference'; "
+                             "accurate model only)")
+
+
+def actor_reference(model, args: argparse.Namespace):
+    """The ``--actor`` reference (None without it), checked against ``model``."""
+    if not getattr(args, "actor", None):
+        return None
+    from ..core.actor_reference import ActorReference
+
+    reference = ActorReference.load(args.actor)
+    model.with_actor(reference)  # refuses a reference made for another encoder, before any work
+    return reference
+
+
+def use_actor(model, args: argparse.Namespace) -> None:
+    """Read every later clip relative to the ``--actor`` reference (if given)."""
+    reference = actor_reference(model, args)
+    if reference is not None:
+        model.use_actor(reference)
+
+
 def add_quality_flag_options(parser: argparse.ArgumentParser, flags: str) -> None:
     """``--quality`` and ``--quality-threshold`` of the analysing commands; ``flags`` says
     what a flagged stretch of audio does in that command."""

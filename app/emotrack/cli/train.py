@@ -13,6 +13,9 @@ TRAINERS = {
     "emotion": ("emotrack.ml.emotion.whisper_training",
                 "the emotion classifier (fine-tunes the Whisper base encoder; with --from-projects, "
                 "learns from the keyframes an animator corrected)"),
+    "emotion-actor": ("emotrack.ml.emotion.actor_training",
+                      "the actor-referenced head of the emotion model (reads each window relative to "
+                      "the actor's own voice; see 'emotrack actor-reference')"),
     "emotion-fast": ("emotrack.ml.emotion.training", "the fast emotion classifier (small wav2vec2, from scratch)"),
     "quality": ("emotrack.ml.quality.training", "the VQScore speech-quality estimator"),
     "quality-mos": ("emotrack.ml.quality.mos_training",
@@ -30,7 +33,7 @@ CORRECTIONS_TRAINER = ("emotrack.ml.emotion.corrections",
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a model (emotion, emotion-fast, quality, quality-mos, enhance, face)", add_help=False,
+        "train", help="train a model (emotion, emotion-actor, emotion-fast, quality, quality-mos, enhance, face)", add_help=False,
         description="Train a model; 'emotrack train MODEL --help' lists its options.",
     )
     # add_help=False passes --help on to the trainer; MODEL is optional only so that

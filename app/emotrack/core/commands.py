@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
+from .actor_reference import ActorReference
 from .analysis import WindowProbabilities
 from .document import FRAME_RATES, Project, QualityTrack
 from .face_controls import FaceControls
@@ -26,8 +27,9 @@ from .keyframes import Keyframe
 from .settings import AnalysisSettings, HeuristicSettings
 
 # Assigned last to first: settings (and the model) before the keyframes they produced.
-_FIELDS = ("keyframes", "heuristics", "face_controls", "analysis", "windows", "quality", "fps", "model")
-# apply_analysis(model=KEEP_MODEL): the analysis does not change the project's model.
+_FIELDS = ("keyframes", "heuristics", "face_controls", "analysis", "windows", "quality", "fps", "model", "actor")
+# apply_analysis(model=KEEP_MODEL): the analysis does not change the project's model
+# (nor, as actor=KEEP_MODEL, its actor reference).
 KEEP_MODEL = object()
 
 
@@ -213,11 +215,15 @@ def change_analysis(project: Project, settings: AnalysisSettings,
 
 
 def apply_analysis(project: Project, windows: WindowProbabilities, settings: AnalysisSettings,
-                   text: str = "Analyse clip", model: str | None | object = KEEP_MODEL) -> Command:
+                   text: str = "Analyse clip", model: str | None | object = KEEP_MODEL,
+                   actor: ActorReference | None | object = KEEP_MODEL) -> Command:
     """Install fresh network output and the keys built from it; locked keys survive.
     With ``model`` (a folder or name; None = bundled), the output came from that model
-    and the project switches to it in the same undo step."""
+    and the project switches to it in the same undo step; likewise ``actor`` (an actor
+    reference, or None for none)."""
     switch = {} if model is KEEP_MODEL else {"model": model}
+    if actor is not KEEP_MODEL:
+        switch["actor"] = actor
     return _edit(project, text, analysis=settings, windows=windows,
                  keyframes=project.rekeyed(windows, settings), **switch)
 

@@ -17,6 +17,7 @@ import numpy as np
 from psygnal import Signal, SignalGroup
 
 from . import heuristics
+from .actor_reference import ActorReference
 from .analysis import KeySpec, WindowProbabilities, propose_keyframes
 from .emotions import EMOTIONS, readout
 from .face_controls import FaceControls
@@ -115,6 +116,8 @@ class Project:
         self._face_controls = face_controls or FaceControls()
         self._fps = fps
         self.model = model  # model directory used for inference; None = bundled
+        # The actor reference the analysis read the voice against (None: the plain head).
+        self.actor: ActorReference | None = None
         self._windows: WindowProbabilities | None = None
         self.voice: VoiceActivity | None = None
         self._quality: QualityTrack | None = None

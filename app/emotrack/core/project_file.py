@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import EmotrackError, ParameterError, ProjectError
+from .actor_reference import ActorReference
 from .analysis import WindowProbabilities
 from .atomic import write_json_atomic
 from .audio_diagnosis import KINDS, Problem
@@ -85,6 +86,8 @@ SCHEMA: dict[str, Any] = {
             },
         },
         "model": {**_PATH, "type": ["string", "null"]},
+        # Optional: the actor reference of the analysis (core/actor_reference.py's JSON).
+        "actor": {"type": ["object", "null"]},
         "fps": {"enum": list(FRAME_RATES)},
         "labels": {"type": "array", "items": {"type": "string", "maxLength": 100}, "minItems": len(EMOTIONS),
                    "maxItems": MAX_LABELS, "uniqueItems": True},
@@ -184,6 +187,7 @@ def project_to_dict(project: Project, relative_to: Path | None = None) -> dict[s
         "app_version": __version__,
         "audio": audio,
         "model": project.model,
+        "actor": project.actor.to_json() if project.actor is not None else None,
         "fps": project.fps,
         "labels": list(labels),
         "analysis": settings_to_dict(project.analysis),
@@ -360,6 +364,8 @@ def _project_from_dict(data: Any, base_dir: Path | None) -> Project:
         audio = AudioInfo(**info)
     project = Project(audio, labels, analysis, heuristic_settings, data.get("fps", 30), data.get("model"),
                       face_controls)
+    if data.get("actor") is not None:
+        project.actor = ActorReference.from_json(data["actor"], "the project's actor reference")
     # Times may not run past the audio; without audio only the schema's limit applies.
     end = project.duration + TIME_TOLERANCE if audio is not None else MAX_DURATION_SECONDS
     if data.get("windows"):

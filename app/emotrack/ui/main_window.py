@@ -28,6 +28,7 @@ from emotrack.errors import EmotrackError
 
 from . import undo
 from .controls import EmotionControls
+from .actor import ActorController
 from .corrections import CorrectionsController
 from .face_dock import FaceDocks
 from .face_preview import bundled_face_animator
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
         self._init_quality(quality_model_dir, auto_analyse if auto_quality is None else auto_quality,
                            enhancement_model_dir)
         self.corrections = CorrectionsController(self)
+        self.actor_controller = ActorController(self)
         self.setAcceptDrops(True)
         self.resize(1440, 860)
         geometry = self.settings.value("window/geometry")
@@ -504,10 +506,10 @@ class MainWindow(QMainWindow):
 
     # --- analysis ---------------------------------------------------------------------------
     def start_analysis(self, settings: AnalysisSettings | None = None, model=commands.KEEP_MODEL,
-                       text: str = "Analyse clip") -> bool:
+                       text: str = "Analyse clip", actor=commands.KEEP_MODEL) -> bool:
         """Analyse the clip in a worker thread; one undo step ``text`` when done. With
         ``model`` (a folder or name; None = the window's), the project switches to it in
-        that same step."""
+        that same step; likewise with ``actor`` (an actor reference, None for none)."""
         if self.project is None or self.clip is None:
             self.statusBar().showMessage("Open an audio file first", 4000)
             return False
@@ -518,6 +520,8 @@ class MainWindow(QMainWindow):
         worker = AnalysisWorker(self.clip, settings, model_dir or self.model_dir, self)
         worker.project = self.project
         worker.new_model, worker.command_text = model, text
+        worker.actor = self.project.actor if actor is commands.KEEP_MODEL else actor
+        worker.new_actor = actor
         worker.enhance = self.actions["enhance"].isChecked() and self.actions["enhance"].isEnabled()
         worker.enhancement_model_dir = self.enhancement_model_dir
         worker.progress.connect(self._on_progress)
@@ -571,7 +575,11 @@ class MainWindow(QMainWindow):
             self.show_error("The model's labels differ from this project's; open the audio again "
                             "to analyse it with this model.")
             return
-        self.push(commands.apply_analysis(project, windows, settings, worker.command_text, worker.new_model))
+        self.push(commands.apply_analysis(project, windows, settings, worker.command_text, worker.new_model,
+                                          worker.new_actor))
+        if worker.actor_dropped:
+            self.show_error(f"Analysed without the actor reference: {worker.actor_dropped}")
+            return
         self.statusBar().showMessage(f"Analysed {len(windows.probabilities)} windows → "
                                      f"{len(project.keyframes)} keyframes", 5000)
 
@@ -903,6 +911,8 @@ class MainWindow(QMainWindow):
         self._update_quality_actions()
         if hasattr(self, "corrections"):
             self.corrections.update_actions()
+        if hasattr(self, "actor_controller"):
+            self.actor_controller.update_actions()
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
@@ -920,6 +930,7 @@ class MainWindow(QMainWindow):
             return
         self.player.pause()
         self.corrections.cancel(wait=True)
+        self.actor_controller.cancel(wait=True)
         self.cancel_analysis(wait=True)
         self.face.shutdown()
         if self.loader is not None:

@@ -71,6 +71,12 @@ class AnalysisWorker(CancellableWorker):
         # it (KEEP_MODEL: none; see commands.apply_analysis).
         self.command_text = "Analyse clip"
         self.new_model = KEEP_MODEL
+        # The actor reference to read the voice against, and the one the project switches
+        # to (KEEP_MODEL: none). A reference the model cannot use (a model without an
+        # actor head) is dropped, analysed without, and the reason kept for the user.
+        self.actor = None
+        self.new_actor = KEEP_MODEL
+        self.actor_dropped = ""
 
     def run(self) -> None:  # worker thread
         from emotrack.errors import EmotrackError
@@ -82,6 +88,11 @@ class AnalysisWorker(CancellableWorker):
             model = cached_model(self.model_dir)
             if self.is_cancelled:
                 raise AnalysisCancelled("analysis cancelled")
+            if self.actor is not None:
+                try:
+                    model = model.with_actor(self.actor)
+                except EmotrackError as error:
+                    self.actor_dropped, self.new_actor = str(error), None
             windows = run_analysis(self.clip, self.settings, model,
                                    progress=lambda done, total: self.progress.emit(done, total),
                                    is_cancelled=lambda: self.is_cancelled)

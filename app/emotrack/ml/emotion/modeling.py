@@ -17,6 +17,7 @@ validation speakers so that the probabilities are calibrated (1.0 when absent).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from emotrack.core.vad import detect_voice
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError, first_line
 from emotrack.ml.device import autocast, resolve_device
+from emotrack.core.actor_reference import ActorReference
+from emotrack.ml.emotion.actor import ActorHead, check_reference, load_actor_head
 from emotrack.ml.emotion.whisper_pooling import WhisperWindowScorer
 from emotrack.resources import emotion_model_dir
 
@@ -94,6 +97,12 @@ class EmotionModel:
         if self.temperature <= 0:
             raise ValueError(f"emotrack_temperature must be positive, got {self.temperature}")
         self.whisper: WhisperWindowScorer | None = None
+        # The actor-referenced head (``actor.py``) and the reference it reads windows
+        # against; windows go through it only while a reference is set (:meth:`use_actor`).
+        self.actor_head: ActorHead | None = None
+        self.actor_temperature = 1.0  # the actor head's own, fitted like ``temperature``
+        self.actor: ActorReference | None = None
+        self._actor_mean: torch.Tensor | None = None
         if config.model_type == "whisper":
             if mel_filters is None:
                 raise ValueError("a Whisper classifier needs its feature extractor's mel filters")
@@ -145,9 +154,34 @@ class EmotionModel:
 
         model.to(torch_device).eval()
         try:
-            return cls(model, sample_rate, normalize, torch_device, mel_filters)
+            loaded = cls(model, sample_rate, normalize, torch_device, mel_filters)
         except ValueError as exc:
             raise ModelError(f"emotion model in {path}: {exc}") from exc
+        if loaded.whisper is not None:
+            loaded.actor_head = load_actor_head(path, torch_device)
+            if loaded.actor_head is not None:
+                loaded.actor_temperature = loaded.actor_head.config.temperature
+        return loaded
+
+    def with_actor(self, reference: ActorReference | None) -> EmotionModel:
+        """A view of this model that reads windows relative to ``reference``; it shares
+        every weight (and the encoder's chunk memo), so threads sharing one loaded model
+        can each read against their own actor."""
+        view = copy.copy(self)
+        view.use_actor(reference)
+        return view
+
+    def use_actor(self, reference: ActorReference | None) -> None:
+        """Read windows relative to ``reference`` (None: back to the plain head)."""
+        if reference is None:
+            self.actor, self._actor_mean = None, None
+            return
+        if self.actor_head is None:
+            raise ParameterError("this emotion model has no actor head, so it cannot use an actor reference "
+                                 "(the bundled accurate model has one)")
+        check_reference(self.actor_head, reference)
+        self.actor = reference
+        self._actor_mean = torch.from_numpy(reference.mean).to(self.device)
 
     @torch.inference_mode()
     def predict(self, windows: np.ndarray, batch_size: int = 32) -> np.ndarray:
@@ -183,7 +217,13 @@ class EmotionModel:
         if self.whisper is not None:
             # One encoding per group of nearby windows (see WhisperWindowScorer.window_groups).
             for begin, end in self.whisper.window_groups(starts, window):
-                out[begin:end] = self._probabilities(self.whisper.window_logits(samples, starts[begin:end], window))
+                if self.actor is None:
+                    logits = self.whisper.window_logits(samples, starts[begin:end], window)
+                    out[begin:end] = self._probabilities(logits)
+                else:
+                    logits = self.whisper.actor_logits(samples, starts[begin:end], window, self.actor_head,
+                                                       self._actor_mean)
+                    out[begin:end] = self._probabilities(logits, self.actor_temperature)
                 if progress is not None:
                     progress(end, total)
             return out
@@ -208,6 +248,9 @@ class EmotionModel:
         return windows.clip_vector(detect_voice(samples, self.sample_rate))
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
+        if self.whisper is not None and self.actor is not None:
+            rows = [self.whisper.actor_logits(row, [0], len(row), self.actor_head, self._actor_mean) for row in batch]
+            return self._probabilities(torch.cat(rows), self.actor_temperature)
         if self.whisper is not None:
             return self._probabilities(self.whisper.batch_logits(batch))
         inputs = torch.from_numpy(batch).to(self.device)
@@ -217,7 +260,8 @@ class EmotionModel:
             logits = self.model(input_values=inputs).logits
         return self._probabilities(logits)
 
-    def _probabilities(self, logits: torch.Tensor) -> np.ndarray:
+    def _probabilities(self, logits: torch.Tensor, temperature: float | None = None) -> np.ndarray:
         """Calibrated probabilities in ``labels`` order."""
-        probabilities = torch.softmax(logits.float() / self.temperature, dim=-1)[:, self.column_order]
+        temperature = self.temperature if temperature is None else temperature
+        probabilities = torch.softmax(logits.float() / temperature, dim=-1)[:, self.column_order]
         return probabilities.cpu().numpy()

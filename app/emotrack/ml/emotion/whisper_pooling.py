@@ -70,15 +70,30 @@ class WhisperWindowScorer:
         return self.logits_from_encoding(encoding, starts, window)
 
     def logits_from_encoding(self, encoding: ClipEncoding, starts: Sequence[int], window: int) -> torch.Tensor:
-        """Mean of each window's frame features (via a running sum), through the classifier."""
-        features = self.frame_features(encoding)
-        running = torch.cat([features.new_zeros(1, features.shape[1]), features.cumsum(dim=0)])
-        bounds = torch.tensor([encoding.frame_range(int(s), window) for s in starts],
-                              dtype=torch.long, device=features.device).reshape(-1, 2)
-        pooled = (running[bounds[:, 1]] - running[bounds[:, 0]]) / (bounds[:, 1] - bounds[:, 0]).unsqueeze(1)
-        return self.model.classifier(pooled)
+        """Mean of each window's frame features, through the classifier."""
+        return self.model.classifier(window_pool(self.frame_features(encoding), encoding, starts, window))
+
+    def window_means(self, encoding: ClipEncoding, starts: Sequence[int], window: int, layer: int) -> torch.Tensor:
+        """``[len(starts), d_model]``: each window's mean of hidden state ``layer`` (fp32)."""
+        return window_pool(encoding.hidden_states[layer].float(), encoding, starts, window)
+
+    def actor_logits(self, samples: np.ndarray, starts: Sequence[int], window: int, head: torch.nn.Module,
+                     reference: torch.Tensor) -> torch.Tensor:
+        """Logits of the actor head (``emotrack.ml.emotion.actor``) for the windows at ``starts``."""
+        starts = np.asarray(starts, dtype=np.int64)
+        encoding = self.encode(samples, int(max(0, starts.min())), int(starts.max()) + window)
+        return head(self.window_means(encoding, starts, window, head.config.layer), reference)
 
     def batch_logits(self, windows: np.ndarray) -> torch.Tensor:
         """Logits of separate equal-length recordings ``[n, samples]``, each encoded alone."""
         rows = [self.logits_from_encoding(self.encode(row), [0], len(row)) for row in windows]
         return torch.cat(rows)
+
+
+def window_pool(frames: torch.Tensor, encoding: ClipEncoding, starts: Sequence[int], window: int) -> torch.Tensor:
+    """Mean of ``frames`` (``[encoded frames, channels]``) over each window's frames, via a
+    running sum so that overlapping windows cost one pass."""
+    running = torch.cat([frames.new_zeros(1, frames.shape[1]), frames.cumsum(dim=0)])
+    bounds = torch.tensor([encoding.frame_range(int(s), window) for s in starts],
+                          dtype=torch.long, device=frames.device).reshape(-1, 2)
+    return (running[bounds[:, 1]] - running[bounds[:, 0]]) / (bounds[:, 1] - bounds[:, 0]).unsqueeze(1)

@@ -5,8 +5,9 @@ each item scored by PESQ-wb and STOI against its clean reference.
         --out runs/mos-corpus --per-utterance 40
 
 Speakers are split as for VQScore (``training.benchmark_split``): the training speakers'
-items form split ``train``, the validation speakers' split ``validation``; the benchmark
-speakers are never read, so ``benchmarks/quality_correlation.py`` stays unseen.
+items form split ``train``, the validation speakers' split ``validation``
+(``--validation-every K`` moves every K-th training speaker to validation too); the
+benchmark speakers are never read, so ``benchmarks/quality_correlation.py`` stays unseen.
 
 Each item is a window of 3-8 s of one utterance at a random offset, passed through zero,
 one or two degradation steps drawn from :data:`STEP_WEIGHTS` (applied in the order a
@@ -174,48 +175,80 @@ class CorpusItem:
         return np.load(self.audio_path).astype(np.float32)
 
 
+# The utterances of the build in progress, set before the worker pool forks so that each
+# worker inherits them instead of receiving megabytes of audio per item.
+_BUILD_UTTERANCES: dict[str, list[tuple[str, np.ndarray]]] = {}
+
+
+def _make_item(task: tuple[int, str, int, int]) -> dict | None:
+    """Degrade and score item ``index`` (utterance ``u`` of ``split``); None when PESQ finds
+    no speech in it. Item ``index`` depends on ``seed`` and ``index`` alone."""
+    index, split, u, seed = task
+    utterances = _BUILD_UTTERANCES[split]
+    name, samples = utterances[u]
+    # A split of one utterance babbles with itself (shifted): better than no babble.
+    others = [s for v, (_, s) in enumerate(utterances) if v != u] or [samples]
+    rng = np.random.default_rng([seed, index])
+    length = min(samples.size, int(rng.uniform(*WINDOW_SECONDS) * SAMPLE_RATE))
+    offset = int(rng.integers(0, samples.size - length + 1))
+    clean = samples[offset:offset + length]
+    degraded, steps = degrade_item(clean, others, rng)
+    pesq_wb, stoi_score = intrusive_scores(clean, degraded)
+    if not np.isfinite(pesq_wb):
+        return {"index": index, "source": name, "steps": steps, "no_speech": True}
+    return {"index": index, "split": split, "source": name, "offset": offset, "samples": length,
+            "steps": steps, "pesq": round(pesq_wb, 4), "stoi": round(stoi_score, 4),
+            "audio": degraded.astype(np.float16)}
+
+
 def build_corpus(out_dir: str | Path, utterances: dict[str, list[tuple[str, np.ndarray]]],
-                 per_utterance: int, seed: int = 0, log: Callable[[str], None] = print) -> int:
+                 per_utterance: int, seed: int = 0, log: Callable[[str], None] = print,
+                 workers: int = 1) -> int:
     """Ensure ``out_dir`` holds ``per_utterance`` items for each utterance of each split
     (``{"train": [(name, samples), ...], "validation": [...]}``); returns the item count.
     Babble draws its talkers from the other utterances of the same split, so no voice
-    crosses between training and validation."""
+    crosses between training and validation. ``workers`` > 1 degrades and scores items in
+    that many processes (PESQ dominates); the items are the same either way."""
     if per_utterance < 1:
         raise ParameterError(f"per_utterance must be >= 1, got {per_utterance}")
+    if workers < 1:
+        raise ParameterError(f"workers must be >= 1, got {workers}")
     out = Path(out_dir)
     (out / "audio").mkdir(parents=True, exist_ok=True)
     records_path = out / RECORDS_FILE
     done = {json.loads(line)["index"] for line in records_path.read_text().splitlines()} \
         if records_path.is_file() else set()
-    jobs = [(split, u, name, samples) for split in sorted(utterances)
-            for u, (name, samples) in enumerate(utterances[split])]
+    jobs = [(split, u) for split in sorted(utterances) for u in range(len(utterances[split]))]
+    tasks = [(job * per_utterance + draw, split, u, seed) for job, (split, u) in enumerate(jobs)
+             for draw in range(per_utterance) if job * per_utterance + draw not in done]
     started, total = time.monotonic(), len(jobs) * per_utterance
-    with records_path.open("a") as records:
-        for job, (split, u, name, samples) in enumerate(jobs):
-            # A split of one utterance babbles with itself (shifted): better than no babble.
-            others = [s for v, (_, s) in enumerate(utterances[split]) if v != u] or [samples]
-            for draw in range(per_utterance):
-                index = job * per_utterance + draw
-                if index in done:
-                    continue
-                rng = np.random.default_rng([seed, index])
-                length = min(samples.size, int(rng.uniform(*WINDOW_SECONDS) * SAMPLE_RATE))
-                offset = int(rng.integers(0, samples.size - length + 1))
-                clean = samples[offset:offset + length]
-                degraded, steps = degrade_item(clean, others, rng)
-                pesq_wb, stoi_score = intrusive_scores(clean, degraded)
-                if not np.isfinite(pesq_wb):
-                    log(f"item {index}: PESQ found no speech ({name}, {steps}); left out")
-                    done.add(index)
-                    continue
-                np.save(out / "audio" / f"{index:06d}.npy", degraded.astype(np.float16))
-                records.write(json.dumps({"index": index, "split": split, "source": name, "offset": offset,
-                                          "samples": length, "steps": steps, "pesq": round(pesq_wb, 4),
-                                          "stoi": round(stoi_score, 4)}) + "\n")
-                records.flush()
+    _BUILD_UTTERANCES.clear()
+    _BUILD_UTTERANCES.update(utterances)
+    pool = None
+    try:
+        if workers > 1 and len(tasks) > 1:
+            import multiprocessing
+
+            pool = multiprocessing.get_context("fork").Pool(workers)
+            results = pool.imap(_make_item, tasks, chunksize=4)
+        else:
+            results = map(_make_item, tasks)
+        with records_path.open("a") as records:
+            for task, item in zip(tasks, results):
+                index = task[0]
+                if item.get("no_speech"):
+                    log(f"item {index}: PESQ found no speech ({item['source']}, {item['steps']}); left out")
+                else:
+                    np.save(out / "audio" / f"{index:06d}.npy", item.pop("audio"))
+                    records.write(json.dumps(item) + "\n")
+                    records.flush()
                 done.add(index)
                 if len(done) % 200 == 0:
                     log(f"quality corpus: {len(done)}/{total} ({time.monotonic() - started:.0f} s)")
+    finally:
+        if pool is not None:
+            pool.terminate()
+        _BUILD_UTTERANCES.clear()
     return len(done)
 
 
@@ -234,6 +267,21 @@ def read_corpus(corpus_dir: str | Path, split: str | None = None) -> list[Corpus
     return sorted(items, key=lambda item: item.index)
 
 
+def widen_validation(train: list[Path], validation: list[Path], every: int) -> tuple[list[Path], list[Path]]:
+    """Move every ``every``-th training speaker (sorted, offset ``every // 2``) into validation.
+
+    Five validation speakers (VQScore's split) cannot tell two estimators apart whose
+    benchmark LCCs differ by 0.03; about twenty can."""
+    from .training import speaker_of
+
+    if every < 2:
+        raise ParameterError(f"--validation-every must be >= 2, got {every}")
+    speakers = sorted({speaker_of(p) for p in train})
+    moved = {s for i, s in enumerate(speakers) if i % every == every // 2}
+    return ([p for p in train if speaker_of(p) not in moved],
+            sorted(validation + [p for p in train if speaker_of(p) in moved]))
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     import soundfile
 
@@ -244,14 +292,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--per-utterance", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--validation-every", type=int, default=None, metavar="K",
+                        help="move every K-th training speaker (offset K/2) to validation as well, for "
+                             "a validation split large enough to choose between models; the "
+                             "benchmark speakers never change")
+    parser.add_argument("--workers", type=int, default=1, help="processes (PESQ dominates the time)")
     args = parser.parse_args(argv)
     train, validation, _ = benchmark_split(find_audio(args.clean))
+    if args.validation_every:
+        train, validation = widen_validation(train, validation, args.validation_every)
 
     def read(paths: list[Path]) -> list[tuple[str, np.ndarray]]:
         return [(p.name, soundfile.read(str(p), dtype="float32")[0]) for p in paths]
 
     count = build_corpus(args.out, {"train": read(train), "validation": read(validation)}, args.per_utterance,
-                         args.seed, log=lambda message: print(message, file=sys.stderr, flush=True))
+                         args.seed, log=lambda message: print(message, file=sys.stderr, flush=True),
+                         workers=args.workers)
     print(f"{count} items in {args.out}")
 
 

@@ -29,6 +29,8 @@ numbers out.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -38,10 +40,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emotrack.errors import AudioError
+from emotrack.errors import AudioError, ModelError
 from emotrack.ml.checkpoint import DataclassConfig, load_checkpoint, save_checkpoint
 from emotrack.ml.device import resolve_device
 
+ENSEMBLE_FILE = "ensemble.json"
 PESQ_RANGE = (1.04, 4.64)  # PESQ-wb's (MOS-LQO) output range
 FLOOR_DB = -80.0  # features below the speech level by more than this are clamped
 
@@ -238,18 +241,43 @@ def default_mos_model_dir() -> Path:
 
 
 class MOSEstimator:
-    """Scores 16 kHz mono audio with a trained :class:`MOSNet`."""
+    """Scores 16 kHz mono audio with one trained :class:`MOSNet` or the mean of several.
 
-    def __init__(self, model: MOSNet, device: torch.device | str = "cpu"):
+    A model folder holds one network (``config.json`` + ``model.safetensors``) or an
+    ensemble: ``ensemble.json`` naming member subfolders (``{"members": ["a", "b"]}``),
+    whose clip scores and frame curves are averaged. Members must share their front end
+    (sample rate and hop), so their frame curves line up."""
+
+    def __init__(self, model: MOSNet | Sequence[MOSNet], device: torch.device | str = "cpu"):
         self.device = torch.device(device)
-        self.model = model.to(self.device).eval()
+        members = [model] if isinstance(model, MOSNet) else list(model)
+        if not members:
+            raise ModelError("a quality estimator needs at least one network")
+        timing = {(m.config.sample_rate, m.config.hop_length) for m in members}
+        if len(timing) > 1:
+            raise ModelError(f"the quality estimator's members disagree on sample rate and hop: {sorted(timing)}")
+        self.members = [m.to(self.device).eval() for m in members]
 
     @classmethod
     def from_pretrained(cls, directory: str | Path | None = None, device: str | None = None) -> MOSEstimator:
         """Load from ``directory`` or the bundled ``resources/models/quality-mos``;
         ``device``: "auto" (default), "cpu", "cuda", "cuda:N"."""
         resolved = resolve_device(device)
-        return cls(MOSNet.from_pretrained(directory or default_mos_model_dir(), resolved), resolved)
+        folder = Path(directory or default_mos_model_dir())
+        ensemble = folder / ENSEMBLE_FILE
+        if not ensemble.is_file():
+            return cls(MOSNet.from_pretrained(folder, resolved), resolved)
+        try:
+            names = json.loads(ensemble.read_text())["members"]
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                raise TypeError("members must be a list of folder names")
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ModelError(f"unreadable {ensemble}: {error}") from error
+        return cls([MOSNet.from_pretrained(folder / name, resolved) for name in names], resolved)
+
+    @property
+    def model(self) -> MOSNet:
+        return self.members[0]
 
     @cached_property
     def config(self) -> MOSConfig:
@@ -258,7 +286,10 @@ class MOSEstimator:
     def score(self, samples_16k: np.ndarray) -> MOSScore:
         samples = checked_mono(samples_16k)
         with torch.inference_mode():
-            output = self.model(torch.from_numpy(samples).to(self.device)[None])
-        frames = output.frame_pesq[0].float().cpu().numpy().astype(np.float64)
-        return MOSScore(pesq=float(output.pesq[0]), stoi=float(output.stoi[0]), frame_pesq=frames,
+            waveform = torch.from_numpy(samples).to(self.device)[None]
+            outputs = [member(waveform) for member in self.members]
+        pesq = float(np.mean([float(o.pesq[0]) for o in outputs]))
+        stoi = float(np.mean([float(o.stoi[0]) for o in outputs]))
+        frames = np.mean([o.frame_pesq[0].float().cpu().numpy().astype(np.float64) for o in outputs], axis=0)
+        return MOSScore(pesq=pesq, stoi=stoi, frame_pesq=frames,
                         frame_times=np.arange(frames.size) * self.config.hop_length / self.config.sample_rate)

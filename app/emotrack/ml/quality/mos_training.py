@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 STOI_WEIGHT = PESQ_RANGE[1] - PESQ_RANGE[0]  # STOI's 0-1 scaled to PESQ's span
 FRAME_WEIGHT = 0.2
+VALIDATION_PREDICTIONS = "validation_predictions.npz"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
             optimizer.step()
             schedule.step()
             total += loss.item() * len(indices)
-        predicted, _ = predict(model, validation_features)
+        predicted, predict_stoi = predict(model, validation_features)
         lcc = pearson(predicted, validation_pesq)
         rmse = float(np.sqrt(np.mean((predicted - validation_pesq) ** 2)))
         history.append({"epoch": epoch, "train_loss": total / len(train_items), "validation_lcc": lcc,
@@ -185,6 +186,9 @@ def run(args: argparse.Namespace) -> int:
         if lcc > best:
             best = lcc
             model.save_pretrained(args.out / "best")
+            # Kept so that ensembles of runs can be scored on the same validation items.
+            np.savez(args.out / "best" / VALIDATION_PREDICTIONS, index=[item.index for item in validation_items],
+                     pesq=predicted, stoi=predict_stoi, epoch=epoch)
         save_training_state(checkpoint_path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                                               "schedule": schedule.state_dict(), "epoch": epoch, "epochs": args.epochs, "best": best,
                                               "history": history})

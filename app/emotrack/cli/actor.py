@@ -1,0 +1,70 @@
+"""``emotrack actor-reference LINE... -o ACTOR.json``: an actor's reference for the emotion model.
+
+The accurate emotion model reads each window relative to the actor's own voice when it
+has a reference made from many of that actor's lines (``emotrack.ml.emotion.actor``);
+``classify`` and ``analyze`` take it with ``--actor ACTOR.json``. The lines need no
+labels, but they should span the actor's range: a session of one mood makes that mood
+the actor's "normal".
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..core.actor_reference import MIN_LINES
+from ..core.atomic import output_path
+from ..errors import EmotrackError, ParameterError
+from ..io.audio import load_audio
+from ..pipeline import build_actor_reference, load_emotion_model
+from . import options
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "actor-reference", help="an actor's voice reference for the emotion model (from their lines)",
+        description="Average the emotion encoder's state over the speech of an actor's lines and write it "
+                    f"as JSON, for 'classify/analyze --actor'. Use at least {MIN_LINES} lines that span "
+                    "several emotions.",
+    )
+    parser.add_argument("audio", nargs="+", metavar="LINE", help="the actor's recordings (any audio format)")
+    parser.add_argument("-o", "--output", required=True, metavar="ACTOR.json")
+    parser.add_argument("--name", default="", help="the actor's or character's name, kept in the file")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    options.add_audio_options(parser)
+    options.add_model_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, rest: list[str]) -> int:
+    target = output_path(args.output)
+    model = load_emotion_model(args.model, args.device)
+    lines, status = load_lines(args.audio, args)
+    if not lines:
+        raise ParameterError("none of the lines could be read: no actor reference written")
+    progress = None if args.quiet else options.StderrProgress("actor reference")
+    reference = build_actor_reference(model, lines, name=args.name, progress=progress)
+    reference.save(target)
+    print(f"wrote {options.one_line(target)}: {len(reference.lines)} lines, {reference.windows} speech windows",
+          file=sys.stderr)
+    warn_if_few_lines(reference)
+    return status
+
+
+def load_lines(paths: list[str], args: argparse.Namespace) -> tuple[list[tuple[str, object]], int]:
+    """(name, clip) for every readable path; unreadable ones are reported and skipped."""
+    lines, status = [], 0
+    for path in paths:
+        try:
+            lines.append((Path(path).name, load_audio(path, channel=args.channel, raw=options.raw_format(args))))
+        except EmotrackError as error:
+            print(f"emotrack: error: {options.one_line(error)} (line left out of the reference)", file=sys.stderr)
+            status = 2
+    return lines, status
+
+
+def warn_if_few_lines(reference) -> None:
+    if reference.too_few_lines:
+        print(f"emotrack: warning: the actor reference holds {len(reference.lines)} lines; under {MIN_LINES} "
+              "lines (spanning several emotions) it may do more harm than good", file=sys.stderr)

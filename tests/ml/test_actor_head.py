@@ -1,0 +1,134 @@
+"""The actor-referenced emotion head: trained on a toy corpus, shipped beside a Whisper
+checkpoint, used through a reference made from an actor's lines (model and CLI)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile
+
+from emotrack.cli.main import main
+from emotrack.core.actor_reference import ActorReference
+from emotrack.errors import ModelError, ParameterError
+from emotrack.ml.emotion import actor_training
+from emotrack.ml.emotion.actor import ACTOR_FOLDER, build_reference
+from emotrack.ml.emotion.modeling import EmotionModel
+
+WINDOW, HOP = 4000, 2000
+
+
+@pytest.fixture
+def actor_model_dir(tiny_whisper_model_dir, tiny_corpus, tmp_path):
+    """The tiny Whisper checkpoint with an actor head trained on the toy corpus."""
+    parser = argparse.ArgumentParser()
+    actor_training.add_arguments(parser)
+    out = tmp_path / "actor-run"
+    args = parser.parse_args(["--data", str(tiny_corpus), "--out", str(out), "--model", str(tiny_whisper_model_dir),
+                              "--copies", "1", "--folds", "2", "--l2", "0.01", "0.1", "--threads", "1",
+                              "--test-speakers"])
+    assert actor_training.run(args) == 0
+    summary = json.loads((out / actor_training.SUMMARY_FILE).read_text())
+    assert summary["clips"] == 12 and summary["temperature"] > 0 and summary["l2"] in (0.01, 0.1)
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_whisper_model_dir, model_dir)
+    shutil.copytree(out / ACTOR_FOLDER, model_dir / ACTOR_FOLDER)
+    return model_dir
+
+
+def tone(pitch: float, seconds: float = 1.2, seed: int = 0) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    noise = 0.01 * np.random.default_rng(seed).standard_normal(len(t))
+    return (0.3 * np.sin(2 * np.pi * pitch * t) + noise).astype(np.float32)
+
+
+def test_reference_changes_the_reading_and_can_be_cleared(actor_model_dir):
+    model = EmotionModel.from_pretrained(actor_model_dir, device="cpu")
+    assert model.actor_head is not None
+    lines = [(f"l{i}", tone(p, seed=i)) for i, p in enumerate((150.0, 300.0, 500.0))]
+    reference = build_reference(model, lines, WINDOW, HOP, name="toy")
+    assert reference.lines == ("l0", "l1", "l2") and reference.windows > 0
+    clip = tone(300.0, seed=9)
+    plain = model.classify(clip, WINDOW, HOP)
+    model.use_actor(reference)
+    referenced = model.classify(clip, WINDOW, HOP)
+    np.testing.assert_allclose(referenced.sum(), 1.0, atol=1e-5)
+    assert not np.allclose(plain, referenced)
+    # Separate windows (predict) go through the same head as a sliding analysis.
+    window = clip[:WINDOW][None]
+    np.testing.assert_allclose(model.predict(window)[0], model.predict_windows(clip, [0], WINDOW)[0], atol=1e-5)
+    model.use_actor(None)
+    np.testing.assert_allclose(model.classify(clip, WINDOW, HOP), plain, atol=1e-6)
+
+
+def test_a_reference_for_another_encoder_is_refused(actor_model_dir):
+    model = EmotionModel.from_pretrained(actor_model_dir, device="cpu")
+    reference = build_reference(model, [("a", tone(200.0))], WINDOW, HOP)
+    foreign = ActorReference(mean=reference.mean, model="whisper-encoder-0000", layer=reference.layer,
+                             lines=reference.lines, windows=reference.windows)
+    with pytest.raises(ParameterError, match="make it again with this model"):
+        model.use_actor(foreign)
+
+
+def test_a_model_without_actor_head_says_so(tiny_whisper_model_dir):
+    model = EmotionModel.from_pretrained(tiny_whisper_model_dir, device="cpu")
+    with pytest.raises(ModelError, match="no actor head"):
+        build_reference(model, [("a", tone(200.0))], WINDOW, HOP)
+    reference = ActorReference(mean=np.zeros(16, np.float32), model="x", layer=2, windows=1)
+    with pytest.raises(ParameterError, match="no actor head"):
+        model.use_actor(reference)
+
+
+def test_cli_reference_then_classify_and_same_actor(actor_model_dir, tmp_path, capsys):
+    paths = []
+    for i, pitch in enumerate((150.0, 300.0, 500.0, 220.0)):
+        path = tmp_path / f"line{i}.wav"
+        soundfile.write(path, tone(pitch, seed=i), 16000)
+        paths.append(str(path))
+    common = ["--model", str(actor_model_dir), "--device", "cpu"]
+    analysis = ["--window", str(WINDOW), "--hop", str(HOP), "--interval", "0.5"]
+    reference_path = tmp_path / "toy.json"
+    assert main(["actor-reference", *paths, "-o", str(reference_path), "--name", "Toy", "-q", *common]) == 0
+    assert "under 12 lines" in capsys.readouterr().err  # four lines are too few: warned
+    assert ActorReference.load(reference_path).name == "Toy"
+
+    assert main(["classify", *paths[:2], "--actor", str(reference_path), *common, *analysis]) == 0
+    with_file = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    assert main(["classify", *paths, str(broken), "--same-actor", *common, *analysis]) == 2
+    same = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [record["path"] for record in same] == [*paths, str(broken)]
+    assert "error" in same[-1]
+    for a, b in zip(with_file, same[:2]):  # the same reference either way
+        assert a["probabilities"] == pytest.approx(b["probabilities"], abs=1e-5)
+
+    assert main(["classify", paths[0], "--actor", str(reference_path), "--same-actor", *common]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_analyze_and_batch_keep_the_actor_in_the_project(tiny_actor_model_dir, tmp_path, capsys):
+    from emotrack.core.project_file import load_project
+
+    lines = tmp_path / "lines"
+    lines.mkdir()
+    paths = []
+    for i, pitch in enumerate((150.0, 300.0)):
+        path = lines / f"line{i}.wav"
+        soundfile.write(path, tone(pitch, seconds=2.0, seed=i), 16000)
+        paths.append(str(path))
+    common = ["--model", str(tiny_actor_model_dir), "--device", "cpu"]
+    reference = tmp_path / "actor.json"
+    assert main(["actor-reference", *paths, "-o", str(reference), "--name", "Duo", "-q", *common]) == 0
+    project = tmp_path / "line0.emotrack"
+    assert main(["analyze", paths[0], "-o", str(project), "--actor", str(reference), "-q", *common]) == 0
+    assert load_project(project).actor.name == "Duo"
+    out = tmp_path / "batch"
+    assert main(["batch", str(lines), "-o", str(out), "--actor", str(reference), "--workers", "1", "-q",
+                 *common]) == 0
+    assert {load_project(p).actor.name for p in out.rglob("*.emotrack")} == {"Duo"}
+    capsys.readouterr()

@@ -1,0 +1,63 @@
+"""Analysis ▸ Actor Reference in the real window: make from lines (worker + progress),
+undo/redo, save, clear, load, and a model without an actor head."""
+
+from __future__ import annotations
+
+import soundfile as sf
+from signals import speech_like
+
+from emotrack.core.actor_reference import ActorReference
+
+SAMPLE_RATE = 16_000
+
+
+def test_actor_reference_round_trip_through_the_menu(make_window, tone_wav, tmp_path, qtbot,
+                                                     tiny_actor_model_dir, tiny_emotion_model_dir):
+    window = make_window()
+    window.model_dir = str(tiny_actor_model_dir)
+    window.open_path(tone_wav)
+    controller = window.actor_controller
+
+    def idle():
+        qtbot.waitUntil(lambda: window.loader is None and window.worker is None and not controller.running,
+                        timeout=30_000)
+
+    idle()
+    assert window.project.keyframes and window.project.actor is None
+    assert not window.actions["actor_save"].isEnabled() and window.actions["actor_make"].isEnabled()
+    plain = [key.values for key in window.project.keyframes]
+
+    lines = []
+    for i in range(3):
+        path = tmp_path / f"line{i}.wav"
+        sf.write(path, speech_like(1.5, seed=10 + i), SAMPLE_RATE)
+        lines.append(str(path))
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"not audio")
+    assert controller.make(lines + [str(broken)], name="Toy")
+    idle()
+    actor = window.project.actor
+    assert actor is not None and actor.name == "Toy" and len(actor.lines) == 3
+    assert "broken.wav" in controller.last_message and "fewer than 12" in controller.last_message
+    assert [key.values for key in window.project.keyframes] != plain
+    controller.update_actions()
+    assert "Toy" in controller.status_action.text()
+
+    window.actions["undo"].trigger()
+    assert window.project.actor is None
+    window.actions["redo"].trigger()
+    assert window.project.actor is actor
+
+    saved = tmp_path / "toy.json"
+    assert controller.save(str(saved)) and ActorReference.load(saved).lines == actor.lines
+    assert controller.clear()
+    idle()
+    assert window.project.actor is None
+    assert controller.load(str(saved))
+    idle()
+    assert window.project.actor.name == "Toy"
+
+    # A model without an actor head analyses without the reference and says why.
+    window.model_menu.modelChosen.emit(str(tiny_emotion_model_dir))
+    idle()
+    assert window.project.actor is None and "actor reference" in window.last_error
