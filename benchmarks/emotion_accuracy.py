@@ -157,7 +157,8 @@ def main() -> int:
         print(f"{len(runs)} reference draws: accuracy per draw {', '.join(f'{a:.3f}' for a in accuracies)}; "
               "the figures below pool every draw's predictions")
     probabilities = np.concatenate(runs)
-    clips = clips * len(runs)
+    n_clips = len(clips)
+    clips = clips * len(runs)  # each draw's predictions count as clips below
     truth = np.tile(truth, len(runs))
     predicted = [model.labels[i] for i in probabilities.argmax(axis=1)]
     evaluation = Evaluation.count(model.labels, [c.label for c in clips], predicted)
@@ -171,9 +172,12 @@ def main() -> int:
                                                        1.0, references) for references in draws]), truth)
         curves["T = 1 (no calibration)"] = (raw, raw.expected_calibration_error)
     if args.actor:
-        print(f"actor reference: {args.actor} (each speaker's own unlabelled lines)")
+        references = {id(r): r for chosen in draws for r in chosen.values()}.values()
+        flagged = sum(r.one_sided for r in references)
+        print(f"actor reference: {args.actor} (each speaker's own unlabelled lines); {flagged} of "
+              f"{len(references)} references flagged as one-sided (ActorReference.one_sided)")
 
-    print(f"model {args.model or 'accurate'}: {len(clips)} clips of {len({c.speaker for c in clips})} speakers "
+    print(f"model {args.model or 'accurate'}: {n_clips} clips of {len({c.speaker for c in clips})} speakers "
           f"({', '.join(sorted({c.speaker for c in clips}))}), window {args.window} hop {args.hop} samples, "
           f"{elapsed:.0f} s")
     print(f"accuracy {evaluation.accuracy:.3f}  macro-F1 {evaluation.macro_f1:.3f}  "
@@ -195,8 +199,9 @@ def main() -> int:
         print(f"  {label:<10} {accuracy:.3f}")
     print(evaluation.table())
     if args.reliability:
-        draw_reliability(args.reliability, curves, f"{args.model or 'accurate'} model, {len(clips)} clips of "
-                         f"{len({c.speaker for c in clips})} unseen speakers")
+        actor = f", actor reference: {args.actor}" if args.actor else ""
+        draw_reliability(args.reliability, curves, f"{args.model or 'accurate'} model, {n_clips} clips of "
+                         f"{len({c.speaker for c in clips})} unseen speakers{actor}")
         print(f"reliability diagram: {args.reliability}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

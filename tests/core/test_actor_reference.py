@@ -67,3 +67,17 @@ def test_missing_file(tmp_path):
 def test_saved_file_is_plain_json(tmp_path):
     data = json.loads(reference().save(tmp_path / "a.json").read_text())
     assert data["format"] == "emotrack-actor-reference" and len(data["mean"]) == 4
+
+
+def test_a_one_sided_session_is_flagged():
+    accumulator = ReferenceAccumulator()
+    for i in range(MIN_LINES):
+        accumulator.add(f"l{i}", np.ones((1, 2)), "anger" if i < MIN_LINES - 3 else "joy")
+    made = accumulator.reference("enc", 3)
+    assert made.dominant_mood == ("anger", pytest.approx(0.75)) and made.one_sided
+    assert any("sound like anger" in note for note in made.warnings())
+    assert ActorReference.from_json(made.to_json()).moods == {"anger": 9, "joy": 3}
+    balanced = ReferenceAccumulator()
+    for i in range(MIN_LINES):
+        balanced.add(f"l{i}", np.ones((1, 2)), ("anger", "joy", "sadness")[i % 3])
+    assert balanced.reference("enc", 3).warnings() == []

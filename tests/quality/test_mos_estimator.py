@@ -81,6 +81,24 @@ def test_save_and_load_round_trip_in_half_precision(tmp_path, tiny_net):
     assert json.loads((tmp_path / "net" / "config.json").read_text())["model_type"] == "mos-estimator"
 
 
+def test_an_ensemble_folder_averages_its_members(tmp_path, tiny_net):
+    torch.manual_seed(5)
+    other = MOSNet(MOSConfig(n_mels=16, hidden_channels=8, dilations=(1, 2), pooling="attention")).eval()
+    tiny_net.save_pretrained(tmp_path / "ensemble" / "a")
+    other.save_pretrained(tmp_path / "ensemble" / "b")
+    (tmp_path / "ensemble" / "ensemble.json").write_text('{"members": ["a", "b"]}')
+    estimator = MOSEstimator.from_pretrained(tmp_path / "ensemble", device="cpu")
+    speech = harmonic_speech(1.0)
+    alone = [MOSEstimator(net).score(speech) for net in (tiny_net, other)]
+    score = estimator.score(speech)
+    assert score.pesq == pytest.approx((alone[0].pesq + alone[1].pesq) / 2, abs=1e-5)
+    assert score.stoi == pytest.approx((alone[0].stoi + alone[1].stoi) / 2, abs=1e-5)
+    np.testing.assert_allclose(score.frame_pesq, (alone[0].frame_pesq + alone[1].frame_pesq) / 2, atol=1e-5)
+    (tmp_path / "ensemble" / "ensemble.json").write_text('{"members": "a"}')
+    with pytest.raises(ModelError, match="ensemble.json"):
+        MOSEstimator.from_pretrained(tmp_path / "ensemble", device="cpu")
+
+
 def test_bad_audio_and_bad_folders_are_refused(tmp_path, tiny_net):
     estimator = MOSEstimator(tiny_net)
     for bad, message in ((np.zeros(0), "empty"), (np.full(100, np.nan), "NaN"), (np.zeros((2, 100)), "mono")):

@@ -38,7 +38,7 @@ def test_actor_reference_round_trip_through_the_menu(make_window, tone_wav, tmp_
     idle()
     actor = window.project.actor
     assert actor is not None and actor.name == "Toy" and len(actor.lines) == 3
-    assert "broken.wav" in controller.last_message and "fewer than 12" in controller.last_message
+    assert "broken.wav" in controller.last_message and "under 12 lines" in controller.last_message
     assert [key.values for key in window.project.keyframes] != plain
     controller.update_actions()
     assert "Toy" in controller.status_action.text()

@@ -48,7 +48,7 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     reference.save(target)
     print(f"wrote {options.one_line(target)}: {len(reference.lines)} lines, {reference.windows} speech windows",
           file=sys.stderr)
-    warn_if_few_lines(reference)
+    warn_about(reference)
     return status
 
 
@@ -64,7 +64,6 @@ def load_lines(paths: list[str], args: argparse.Namespace) -> tuple[list[tuple[s
     return lines, status
 
 
-def warn_if_few_lines(reference) -> None:
-    if reference.too_few_lines:
-        print(f"emotrack: warning: the actor reference holds {len(reference.lines)} lines; under {MIN_LINES} "
-              "lines (spanning several emotions) it may do more harm than good", file=sys.stderr)
+def warn_about(reference) -> None:
+    for note in reference.warnings():
+        print(f"emotrack: warning: the actor reference: {note}", file=sys.stderr)

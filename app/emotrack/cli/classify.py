@@ -19,7 +19,7 @@ from ..errors import EmotrackError, ParameterError
 from ..io.audio import load_audio
 from ..pipeline import build_actor_reference, classify_clip, load_emotion_model
 from . import options
-from .actor import warn_if_few_lines
+from .actor import warn_about
 from ..json_lines import json_line
 
 
@@ -83,6 +83,6 @@ def same_actor_reference(model, args: argparse.Namespace, settings) -> dict[str,
                 failed[path] = str(error)
 
     reference = build_actor_reference(model, readable_lines(), settings=settings)
-    warn_if_few_lines(reference)
+    warn_about(reference)
     model.use_actor(reference)
     return failed

@@ -8,7 +8,9 @@ window relative to that actor instead (``emotrack.ml.emotion.actor``).
 
 The reference must span the actor's range: lines of one emotion only make that emotion
 their "normal" and hide it. ``MIN_LINES`` is the fewest lines that the benchmark found
-worth it (``benchmarks/emotion_accuracy.py --actor``).
+worth it (``benchmarks/emotion_accuracy.py --actor``), and each reference counts the
+moods the plain emotion head hears in its lines, so that a one-sided session is flagged
+(:meth:`ActorReference.warnings`).
 
 Plain numpy + JSON, so projects and pipelines can keep references without torch. A
 reference belongs to one encoder layer of one model (``model``): it means nothing to
@@ -29,6 +31,8 @@ from .atomic import write_json_atomic
 FORMAT = "emotrack-actor-reference"
 VERSION = 1
 MIN_LINES = 12  # fewer lines than this: the accuracy gain is small and the risk large
+# More of the lines than this heard as one emotion (by the plain head): a one-sided session.
+ONE_SIDED_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,7 @@ class ActorReference:
     lines: tuple[str, ...] = ()  # names of the lines it was made from, for the record
     windows: int = 0  # speech windows averaged
     name: str = ""  # the actor, as the user calls them
+    moods: dict[str, int] = field(default_factory=dict)  # lines per emotion the plain head hears
 
     def __post_init__(self) -> None:
         mean = np.asarray(self.mean, dtype=np.float32)
@@ -52,15 +57,42 @@ class ActorReference:
             raise ParameterError("an actor reference needs at least one speech window")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "lines", tuple(self.lines))
+        object.__setattr__(self, "moods", dict(self.moods))
 
     @property
     def too_few_lines(self) -> bool:
         return len(self.lines) < MIN_LINES
 
+    @property
+    def dominant_mood(self) -> tuple[str, float]:
+        """(the emotion heard in most lines, its share of the lines); ("", 0) when unknown."""
+        total = sum(self.moods.values())
+        if not total:
+            return "", 0.0
+        mood = max(self.moods, key=self.moods.get)
+        return mood, self.moods[mood] / total
+
+    @property
+    def one_sided(self) -> bool:
+        """Most lines sound alike: the reference would make that mood the actor's normal."""
+        return self.dominant_mood[1] > ONE_SIDED_SHARE
+
+    def warnings(self) -> list[str]:
+        """What the user should know before trusting this reference."""
+        notes = []
+        if self.too_few_lines:
+            notes.append(f"it holds {len(self.lines)} lines; under {MIN_LINES} lines (spanning several emotions) "
+                         "it may do more harm than good")
+        if self.one_sided:
+            mood, share = self.dominant_mood
+            notes.append(f"{share:.0%} of its lines sound like {mood}: a reference of one mood hides that mood "
+                         "(add lines of other moods)")
+        return notes
+
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "name": self.name, "model": self.model,
                 "layer": self.layer, "lines": list(self.lines), "windows": self.windows,
-                "mean": [round(float(v), 6) for v in self.mean]}
+                "moods": dict(self.moods), "mean": [round(float(v), 6) for v in self.mean]}
 
     @classmethod
     def from_json(cls, data: object, source: str = "actor reference") -> ActorReference:
@@ -72,7 +104,8 @@ class ActorReference:
         try:
             return cls(mean=np.asarray(data["mean"], dtype=np.float32), model=str(data["model"]),
                        layer=int(data["layer"]), lines=tuple(str(line) for line in data.get("lines", ())),
-                       windows=int(data["windows"]), name=str(data.get("name", "")))
+                       windows=int(data["windows"]), name=str(data.get("name", "")),
+                       moods={str(k): int(v) for k, v in dict(data.get("moods", {})).items()})
         except (KeyError, TypeError, ValueError) as error:
             raise ProjectError(f"{source}: damaged actor reference ({error})") from error
 
@@ -104,17 +137,21 @@ class ReferenceAccumulator:
     total: np.ndarray | None = None
     windows: int = 0
     lines: list[str] = field(default_factory=list)
+    moods: dict[str, int] = field(default_factory=dict)
 
-    def add(self, line: str, window_states: np.ndarray) -> None:
+    def add(self, line: str, window_states: np.ndarray, mood: str | None = None) -> None:
+        """``mood``: the emotion heard in the line without a reference, if known."""
         states = np.asarray(window_states, dtype=np.float64)
         if states.ndim != 2 or len(states) == 0:
-            return  # a line without speech adds nothing
+            return  # a line without audio adds nothing
         self.total = states.sum(axis=0) if self.total is None else self.total + states.sum(axis=0)
         self.windows += len(states)
         self.lines.append(line)
+        if mood:
+            self.moods[mood] = self.moods.get(mood, 0) + 1
 
     def reference(self, model: str, layer: int, name: str = "") -> ActorReference:
         if self.total is None:
             raise ParameterError("none of the lines holds speech: no actor reference can be made")
         return ActorReference(mean=(self.total / self.windows).astype(np.float32), model=model, layer=layer,
-                              lines=tuple(self.lines), windows=self.windows, name=name)
+                              lines=tuple(self.lines), windows=self.windows, name=name, moods=self.moods)

@@ -164,9 +164,7 @@ class ActorController(QObject):
         notes = []
         if skipped:
             notes.append(f"{len(skipped)} line(s) could not be read and were left out:\n" + "\n".join(skipped[:5]))
-        if reference.too_few_lines:
-            notes.append(f"Only {len(reference.lines)} lines: with fewer than {MIN_LINES} lines in several moods "
-                         "the reference may do more harm than good.")
+        notes += [f"The reference {note}." for note in reference.warnings()]
         if notes:
             self.show_message("\n\n".join(notes))
         self._pending = reference

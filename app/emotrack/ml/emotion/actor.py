@@ -76,33 +76,44 @@ def load_actor_head(model_dir: Path, device: torch.device) -> ActorHead | None:
 
 
 def speech_window_means(model, samples: np.ndarray, layer: int, window: int, hop: int,
-                        min_pause: float = 0.25) -> np.ndarray:
+                        min_pause: float = 0.25, with_plain_mood: bool = False):
     """``[speech windows, d_model]``: the mean hidden state ``layer`` over each analysis
     window that votes in ``classify`` (those that hold speech; all of them in a clip
-    without detected speech), float32."""
+    without detected speech), float32. ``with_plain_mood``: also the emotion the plain
+    head hears in the line (its clip label), from the same encoder pass."""
     if model.whisper is None:
         raise ModelError("actor references need a Whisper-based emotion model")
     samples = np.asarray(samples, dtype=np.float32)
     starts = window_starts(len(samples), window, hop)
     if len(starts) == 0:
-        return np.zeros((0, model.whisper.model.config.d_model), np.float32)
+        empty = np.zeros((0, model.whisper.model.config.d_model), np.float32)
+        return (empty, None) if with_plain_mood else empty
     windows = WindowProbabilities(starts=starts, window=window, hop=hop, n_samples=len(samples),
                                   probabilities=np.zeros((len(starts), 1)), sample_rate=model.sample_rate)
     speech = voiced_windows(windows, detect_voice(samples, model.sample_rate, min_pause=min_pause))
     if not speech.any():
         speech[:] = True  # as in classify: a clip without detected speech votes with every window
     chosen = starts[speech]
-    rows = []
+    rows, plain = [], []
     for begin, end in model.whisper.window_groups(chosen, window):
         encoding = model.whisper.encode(samples, int(chosen[begin]), int(chosen[end - 1]) + window)
         rows.append(model.whisper.window_means(encoding, chosen[begin:end], window, layer))
-    return torch.cat(rows).float().cpu().numpy()
+        if with_plain_mood:
+            plain.append(model.whisper.logits_from_encoding(encoding, chosen[begin:end], window))
+    means = torch.cat(rows).float().cpu().numpy()
+    if not with_plain_mood:
+        return means
+    # The plain head's probabilities, as classify would average them without a reference.
+    probabilities = torch.softmax(torch.cat(plain).float() / model.temperature, dim=-1)[:, model.column_order]
+    return means, model.labels[int(probabilities.mean(dim=0).argmax())]
 
 
 def build_reference(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int, name: str = "",
                     min_pause: float = 0.25, total: int | None = None, progress=None) -> ActorReference:
     """An :class:`ActorReference` for ``model`` from ``(name, samples)`` lines of one actor;
-    ``progress(done, total)`` after each line when ``total`` is known."""
+    ``progress(done, total)`` after each line when ``total`` is known. The reference also
+    counts the moods the plain head hears in the lines, so a one-sided session is caught
+    (``ActorReference.one_sided``)."""
     head = model.actor_head
     if head is None:
         raise ModelError("this emotion model has no actor head (its folder has no 'actor' subfolder): "
@@ -111,7 +122,9 @@ def build_reference(model, lines: Iterable[tuple[str, np.ndarray]], window: int,
     accumulator = ReferenceAccumulator()
     with torch.inference_mode():
         for done, (line, samples) in enumerate(lines, 1):
-            accumulator.add(line, speech_window_means(model, samples, head.config.layer, window, hop, min_pause))
+            means, mood = speech_window_means(model, samples, head.config.layer, window, hop, min_pause,
+                                              with_plain_mood=True)
+            accumulator.add(line, means, mood)
             if progress is not None and total:
                 progress(done, total)
     return accumulator.reference(head.config.reference_id, head.config.layer, name)
