@@ -39,13 +39,17 @@ class DataclassConfig:
                       for k, v in values.items() if k in known})
 
 
-def save_checkpoint(model: nn.Module, config: dict, directory: str | Path) -> None:
+def save_checkpoint(model: nn.Module, config: dict, directory: str | Path, half: bool = False) -> None:
+    """``half``: store floating-point weights as fp16 (what ships; loading casts them
+    back); the model in memory is left as it was."""
     from safetensors.torch import save_file
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     save_file(state, str(directory / WEIGHTS_NAME))
 
 

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog
 
 from emotrack.core.actor_reference import MIN_LINES, ActorReference
 
+from .job import JobController
 from .worker import CancellableWorker, cached_model
 
 ACTOR_FILTER = "Actor reference (*.json);;All files (*)"
@@ -69,15 +70,13 @@ class ActorReferenceWorker(CancellableWorker):
             self.succeeded.emit(reference, skipped)
 
 
-class ActorController(QObject):
+class ActorController(JobController):
     """The Actor Reference submenu, its worker and progress dialog, for one main window."""
+
+    title = "Actor Reference"
 
     def __init__(self, window) -> None:
         super().__init__(window)
-        self.window = window
-        self.worker: ActorReferenceWorker | None = None
-        self.dialog: QProgressDialog | None = None
-        self.last_message = ""
         self._pending: ActorReference | None = None  # made, applied once the worker has finished
         a = window._action
         # Lambdas: QAction.triggered passes a "checked" flag that must not become an argument.
@@ -96,17 +95,12 @@ class ActorController(QObject):
         menu.aboutToShow.connect(self.update_actions)  # undo may have changed the project's reference
 
     # --- state --------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self.worker is not None
-
     def current(self) -> ActorReference | None:
         project = self.window.project
         return project.actor if project is not None else None
 
     def update_actions(self) -> None:
-        window = self.window
-        idle = window.project is not None and window.clip is not None and window.worker is None and not self.running
+        window, idle = self.window, self.window_idle
         reference = self.current()
         for name in ("actor_make", "actor_load"):
             window.actions[name].setEnabled(idle)
@@ -122,7 +116,7 @@ class ActorController(QObject):
     def make(self, paths: list[str] | None = None, name: str = "") -> bool:
         """Make a reference from ``paths`` (asks for them when None), then analyse with it."""
         window = self.window
-        if window.project is None or window.clip is None or self.running or window.worker is not None:
+        if not self.window_idle:
             return False
         if paths is None:
             paths = self.ask_lines()
@@ -133,27 +127,8 @@ class ActorController(QObject):
         worker.succeeded.connect(self._on_made)
         worker.failed.connect(window.show_error)
         worker.cancelled.connect(lambda: window.statusBar().showMessage("Actor reference cancelled", 4000))
-        worker.finished.connect(self._on_finished)
-        self.worker = worker
-        dialog = QProgressDialog("Listening to the actor's lines…", "Cancel", 0, len(paths), window)
-        dialog.setWindowTitle("Actor Reference")
-        dialog.setWindowModality(Qt.WindowModal)
-        dialog.setMinimumDuration(0)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.canceled.connect(self.cancel)
-        dialog.setValue(0)
-        self.dialog = dialog
-        window._update_actions()
-        worker.start()
+        self.start_job(worker, "Listening to the actor's lines…", len(paths))
         return True
-
-    def cancel(self, wait: bool = False) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            if wait:
-                self.worker.wait()
-                self._on_finished()
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.dialog is not None:
@@ -169,17 +144,10 @@ class ActorController(QObject):
             self.show_message("\n\n".join(notes))
         self._pending = reference
 
-    def _on_finished(self) -> None:
-        worker, self.worker = self.worker, None
-        if worker is None:
-            return
-        worker.wait()
-        worker.deleteLater()
-        if self.dialog is not None:
-            self.dialog.close()
-            self.dialog.deleteLater()
-            self.dialog = None
-        self.window._update_actions()
+    def drop_result(self) -> None:
+        self._pending = None
+
+    def job_done(self) -> None:
         reference, self._pending = self._pending, None
         if reference is not None and self.window.project is not None:
             self.apply(reference)
@@ -230,12 +198,6 @@ class ActorController(QObject):
     def ask_lines(self) -> list[str]:
         return QFileDialog.getOpenFileNames(self.window, f"Lines of this actor ({MIN_LINES} or more, several moods)",
                                             self.window._last_dir("audio"), AUDIO_FILTER)[0]
-
-    def show_message(self, message: str) -> None:
-        self.last_message = message
-        box = QMessageBox(QMessageBox.Information, "Actor Reference", message, QMessageBox.Ok, self.window)
-        box.setAttribute(Qt.WA_DeleteOnClose)
-        box.open()  # not exec(): never blocks the event loop
 
 
 def label(reference: ActorReference) -> str:

@@ -15,11 +15,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, Qt, Signal
-from PySide6.QtWidgets import QMessageBox, QProgressDialog
+from PySide6.QtCore import QStandardPaths, Signal
 
 from emotrack.core.corrections import corrected_keys, read_learning_report
 
+from .job import JobController
 from .worker import CancellableWorker
 
 PROGRESS_STEPS = 100
@@ -67,17 +67,15 @@ class CorrectionsWorker(CancellableWorker):
             self.succeeded.emit(report)
 
 
-class CorrectionsController(QObject):
+class CorrectionsController(JobController):
     """The two actions, the worker and its progress dialog, for one main window."""
+
+    title = "Learn from My Corrections"
 
     def __init__(self, window) -> None:
         super().__init__(window)
-        self.window = window
         self.models_dir = default_models_dir()  # tests point this at a temporary folder
-        self.worker: CorrectionsWorker | None = None
-        self.dialog: QProgressDialog | None = None
         self.last_report = None
-        self.last_message = ""
         self._switch_to: str | None = None  # the learned model, once the worker is done
         a = window._action
         a("learn_corrections", "&Learn from My Corrections…", self.learn, None,
@@ -88,10 +86,6 @@ class CorrectionsController(QObject):
         window.analysis_menu.addActions([window.actions["learn_corrections"], window.actions["revert_model"]])
 
     # --- state --------------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self.worker is not None
-
     def current_model(self) -> str | None:
         """The model the project is analysed with (None = bundled default)."""
         window = self.window
@@ -104,8 +98,7 @@ class CorrectionsController(QObject):
         return (True, report.get("base_model")) if report else (False, None)
 
     def update_actions(self) -> None:
-        window = self.window
-        idle = window.project is not None and window.clip is not None and window.worker is None and not self.running
+        window, idle = self.window, self.window_idle
         window.actions["learn_corrections"].setEnabled(idle)
         window.actions["revert_model"].setEnabled(idle and self.previous_model()[0])
 
@@ -113,7 +106,7 @@ class CorrectionsController(QObject):
     def learn(self) -> bool:
         """Start learning from the open project's locked keys."""
         window = self.window
-        if window.project is None or window.clip is None or self.running or window.worker is not None:
+        if not self.window_idle:
             return False
         if not corrected_keys(window.project):
             window.show_error("No corrected keys yet: edit or lock the keys whose emotion is right, "
@@ -127,29 +120,9 @@ class CorrectionsController(QObject):
         worker.succeeded.connect(self._on_learned)
         worker.failed.connect(window.show_error)
         worker.cancelled.connect(lambda: window.statusBar().showMessage("Learning cancelled", 4000))
-        worker.finished.connect(self._on_finished)
-        self.worker = worker
-        dialog = QProgressDialog("Learning from your corrections…", "Cancel", 0, PROGRESS_STEPS, window)
-        dialog.setWindowTitle("Learn from My Corrections")
-        dialog.setWindowModality(Qt.WindowModal)
-        dialog.setMinimumDuration(0)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.canceled.connect(self.cancel)
-        dialog.setValue(0)
-        self.dialog = dialog
         window.statusBar().showMessage("Learning from your corrections…")
-        window._update_actions()
-        worker.start()
+        self.start_job(worker, "Learning from your corrections…", PROGRESS_STEPS)
         return True
-
-    def cancel(self, wait: bool = False) -> None:
-        if self.worker is not None:
-            self.worker.cancel()
-            if wait:  # the window is closing or changing document: no switch afterwards
-                self.worker.wait()
-                self._switch_to = None
-                self._on_finished()
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         if self.dialog is None:
@@ -172,17 +145,10 @@ class CorrectionsController(QObject):
             return  # another document is open now: the model is kept, nothing switches
         self._switch_to = report.output
 
-    def _on_finished(self) -> None:
-        worker, self.worker = self.worker, None
-        if worker is None:
-            return
-        worker.wait()
-        worker.deleteLater()
-        if self.dialog is not None:
-            self.dialog.close()
-            self.dialog.deleteLater()
-            self.dialog = None
-        self.window._update_actions()
+    def drop_result(self) -> None:
+        self._switch_to = None
+
+    def job_done(self) -> None:
         switch_to, self._switch_to = self._switch_to, None
         if switch_to is not None:
             # Analyse again with the new model; the switch is part of that undo step.
@@ -195,11 +161,3 @@ class CorrectionsController(QObject):
         if not learned or self.running:
             return False
         return self.window.start_analysis(model=base, text="Revert to previous model")
-
-    # --- dialogs (replaceable in tests) ---------------------------------------------------
-    def show_message(self, message: str) -> None:
-        self.last_message = message
-        box = QMessageBox(QMessageBox.Information, "Learn from My Corrections", message, QMessageBox.Ok,
-                          self.window)
-        box.setAttribute(Qt.WA_DeleteOnClose)
-        box.open()  # not exec(): never blocks the event loop

@@ -56,11 +56,7 @@ class ActorHead(nn.Module):
         return self.classifier(window_means - reference)
 
     def save_pretrained(self, directory: str | Path, half: bool = False) -> None:
-        model = self.half() if half else self
-        try:
-            save_checkpoint(model, self.config.to_dict(), directory)
-        finally:
-            self.float()
+        save_checkpoint(self, self.config.to_dict(), directory, half)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> ActorHead:

@@ -199,11 +199,7 @@ class MOSNet(nn.Module):
 
     def save_pretrained(self, directory: str | Path, half: bool = False) -> None:
         """``half``: store fp16 weights (what ships; loading casts them back)."""
-        model = self.half() if half else self
-        try:
-            save_checkpoint(model, self.config.to_dict(), directory)
-        finally:
-            self.float()
+        save_checkpoint(self, self.config.to_dict(), directory, half)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> MOSNet:
