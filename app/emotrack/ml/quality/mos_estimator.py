@@ -236,6 +236,12 @@ def default_mos_model_dir() -> Path:
     return resource_path("models", "quality-mos")
 
 
+def holds_estimator(directory: str | Path) -> bool:
+    """Whether ``directory`` looks like an estimator folder: one network or an ensemble."""
+    directory = Path(directory)
+    return (directory / "config.json").is_file() or (directory / ENSEMBLE_FILE).is_file()
+
+
 class MOSEstimator:
     """Scores 16 kHz mono audio with one trained :class:`MOSNet` or the mean of several.
 

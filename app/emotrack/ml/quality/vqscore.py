@@ -25,7 +25,7 @@ from torch import nn
 
 from emotrack.ml.checkpoint import DataclassConfig, load_checkpoint, save_checkpoint
 from emotrack.ml.device import resolve_device
-from emotrack.ml.quality.mos_estimator import MOSEstimator, checked_mono, default_mos_model_dir
+from emotrack.ml.quality.mos_estimator import MOSEstimator, checked_mono, default_mos_model_dir, holds_estimator
 
 
 @dataclass
@@ -312,7 +312,7 @@ class QualityEstimator:
         """
         resolved = resolve_device(device)
         model = VQScoreModel.from_pretrained(directory or default_quality_model_dir(), resolved)
-        if mos_directory is None and (default_mos_model_dir() / "config.json").is_file():
+        if mos_directory is None and holds_estimator(default_mos_model_dir()):
             mos_directory = default_mos_model_dir()
         mos = MOSEstimator.from_pretrained(mos_directory, resolved) if mos_directory is not None else None
         return cls(model, resolved, mos)
