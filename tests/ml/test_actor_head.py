@@ -132,3 +132,33 @@ def test_analyze_and_batch_keep_the_actor_in_the_project(tiny_actor_model_dir, t
                  *common]) == 0
     assert {load_project(p).actor.name for p in out.rglob("*.emotrack")} == {"Duo"}
     capsys.readouterr()
+
+
+def test_batch_reads_each_character_against_its_own_reference(tiny_actor_model_dir, tmp_path, capsys):
+    from emotrack.core.project_file import load_project
+
+    dialogue, references = tmp_path / "dialogue", tmp_path / "actors"
+    references.mkdir()
+    common = ["--model", str(tiny_actor_model_dir), "--device", "cpu"]
+    for character, pitch in (("bob", 140.0), ("ann", 320.0)):
+        (dialogue / character).mkdir(parents=True)
+        paths = []
+        for i in range(2):
+            path = dialogue / character / f"{character}{i}.wav"
+            soundfile.write(path, tone(pitch * (1 + 0.1 * i), seconds=2.0, seed=i), 16000)
+            paths.append(str(path))
+        assert main(["actor-reference", *paths, "-o", str(references / f"{character}.json"), "--name", character,
+                     "-q", *common]) == 0
+    out = tmp_path / "batch"
+    assert main(["batch", str(dialogue), "-o", str(out), "--actors", str(references), "--workers", "1", "-q",
+                 *common]) == 0
+    read = {p.stem: load_project(p).actor.name for p in out.rglob("*.emotrack")}
+    assert read == {"bob0": "bob", "bob1": "bob", "ann0": "ann", "ann1": "ann"}
+
+    # A reference made with another encoder is refused before any line runs.
+    data = json.loads((references / "bob.json").read_text())
+    data["model"] = "whisper-encoder-0000000000000000"
+    (references / "bob.json").write_text(json.dumps(data))
+    assert main(["batch", str(dialogue), "-o", str(tmp_path / "again"), "--actors", str(references), "-q",
+                 *common]) == 2
+    assert "another emotion encoder" in capsys.readouterr().err

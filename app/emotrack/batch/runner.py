@@ -24,7 +24,7 @@ from ..core.batch_report import REPORT_HTML, SUMMARY_CSV, SUMMARY_JSONL, write_s
 from ..core.file_digest import file_sha256
 from ..core.project_file import SUFFIX
 from ..resources import emotion_model_dir
-from .work import BatchSettings, LineJob
+from .work import BatchSettings, LineJob, line_actor
 
 SUMMARY_EVERY_SECONDS = 30.0
 
@@ -74,8 +74,10 @@ def _run_locked(lines, folder, settings, suffixes, engine, progress, force) -> B
             early.append(_failure(job, f"cannot read {line.audio}: {error.strerror or error}"))
             continue
         audio_hash = audio_ids[line.name]["audio_sha256"]
+        actor = line_actor(settings, line.character)
         fingerprint = line_fingerprint(audio_hash, model, {
-            **common, "prior": line.prior, "prior_strength": line.prior_strength})
+            **common, "prior": line.prior, "prior_strength": line.prior_strength,
+            **({"actor": actor["mean"]} if actor is not None else {})})
         fingerprints[line.name] = fingerprint
         outputs = [Path(job.project), *map(Path, job.outputs.values())]
         if not force and ledger.is_done(line.name, fingerprint, outputs):

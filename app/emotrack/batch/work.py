@@ -36,14 +36,14 @@ class BatchSettings:
     quality: bool = False
     quality_threshold: float | None = None
     actor: dict | None = None  # an actor reference's JSON (core/actor_reference.py): every line is this actor
+    actors: dict[str, dict] | None = None  # character name -> actor reference JSON, for manifest lines
     torch_threads: int | None = None  # per worker; None leaves torch's default
 
     def as_dict(self) -> dict[str, Any]:
         """The settings that shape the outputs (part of every line's fingerprint)."""
         return {"analysis": settings_to_dict(self.analysis), "heuristics": settings_to_dict(self.heuristics),
                 "fps": self.fps, "exports": sorted(self.exports), "quality": self.quality,
-                "quality_threshold": self.quality_threshold,
-                **({"actor": self.actor["mean"]} if self.actor is not None else {})}
+                "quality_threshold": self.quality_threshold}  # each line's actor reference: runner
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ class LineJob:
     prior: str | None = None
     prior_strength: float | None = None
     fingerprint: str = ""
+
+
+def line_actor(settings: BatchSettings, character: str) -> dict | None:
+    """The actor reference a line is read against: its character's, else the batch's."""
+    return (settings.actors or {}).get(character, settings.actor)
 
 
 def line_heuristics(base: HeuristicSettings, prior: str | None, strength: float | None) -> HeuristicSettings:
@@ -76,11 +81,12 @@ class LineWorker:
             torch.set_num_threads(settings.torch_threads)
         self.settings = settings
         self.model = load_emotion_model(settings.model, settings.device)
-        self.actor = None
-        if settings.actor is not None:
-            from ..core.actor_reference import ActorReference
+        from ..core.actor_reference import ActorReference
 
-            self.actor = ActorReference.from_json(settings.actor, "the batch's actor reference")
+        self.actor = None if settings.actor is None else \
+            ActorReference.from_json(settings.actor, "the batch's actor reference")
+        self.actors = {character: ActorReference.from_json(data, f"the actor reference of {character!r}")
+                       for character, data in (settings.actors or {}).items()}
         self.quality = load_quality_estimator(device=settings.device) if settings.quality else None
         self._animator = None
         self.pid = os.getpid()
@@ -122,7 +128,7 @@ class LineWorker:
         project = analyze_file(job.audio, self.model, s.analysis,
                                line_heuristics(s.heuristics, job.prior, job.prior_strength),
                                model_dir=s.model, quality=self.quality, quality_threshold=s.quality_threshold,
-                               actor=self.actor)
+                               actor=self.actors.get(job.character, self.actor))
         project.fps = s.fps
         # Export what the saved project holds (values rounded as in the file), so each
         # export equals what `emotrack export` makes of the .emotrack; the project last.

@@ -45,6 +45,10 @@ def register(subparsers) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     options.add_model_options(parser)
     options.add_actor_option(parser)
+    parser.add_argument("--actors", metavar="DIR",
+                        help="a folder of actor references named after the manifest's characters "
+                             "(CHARACTER.json, from 'emotrack actor-reference'): each line is read relative to "
+                             "its character's; lines of other characters use --actor, if given")
     options.add_analysis_options(parser)
     options.add_heuristic_options(parser)
     parser.set_defaults(func=run)
@@ -64,7 +68,48 @@ def actor_json(args: argparse.Namespace) -> dict | None:
         return None
     from ..core.actor_reference import ActorReference
 
-    return ActorReference.load(args.actor).to_json()
+    reference = ActorReference.load(args.actor)
+    check_fits_model(reference, args.model, args.actor)
+    return reference.to_json()
+
+
+def actors_json(args: argparse.Namespace) -> dict[str, dict] | None:
+    """``--actors``' references by character (file stem), read and checked here, once."""
+    if not args.actors:
+        return None
+    from ..core.actor_reference import ActorReference
+
+    folder = Path(args.actors)
+    if not folder.is_dir():
+        raise ParameterError(f"--actors must name a folder of CHARACTER.json actor references, got {args.actors!r}")
+    references = {}
+    for path in sorted(folder.glob("*.json")):
+        reference = ActorReference.load(path)
+        check_fits_model(reference, args.model, path)
+        references[path.stem] = reference.to_json()
+    if not references:
+        raise ParameterError(f"no actor references (*.json) in {options.one_line(folder)}")
+    return references
+
+
+def check_fits_model(reference, model: str | None, source) -> None:
+    """Refuse, before any line runs, a reference the emotion model cannot read: the
+    model's actor head names the encoder its references must come from (read from its
+    config.json, without loading the model)."""
+    import json
+
+    from ..core.actor_reference import ACTOR_FOLDER
+    from ..resources import emotion_model_dir
+
+    config = emotion_model_dir(model) / ACTOR_FOLDER / "config.json"
+    try:
+        wanted = json.loads(config.read_text()).get("reference_id")
+    except (OSError, ValueError):
+        raise ParameterError(f"the emotion model has no actor head ({config} is missing or unreadable), "
+                             f"so it cannot use the actor reference {options.one_line(source)}") from None
+    if reference.model != wanted:
+        raise ParameterError(f"the actor reference {options.one_line(source)} was made with another emotion "
+                             "encoder: make it again with this model ('emotrack actor-reference')")
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
@@ -81,7 +126,8 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     settings = BatchSettings(
         model=args.model, device=args.device, analysis=options.analysis_settings(args),
         heuristics=options.heuristic_settings(args), fps=args.fps, exports=export_kinds(args.export),
-        quality=args.quality, quality_threshold=args.quality_threshold, actor=actor_json(args))
+        quality=args.quality, quality_threshold=args.quality_threshold, actor=actor_json(args),
+        actors=actors_json(args))
     lines = collect_lines(args.inputs)
     suffixes = {kind: FORMATS[kind][0] for kind in settings.exports}
     engine = _engine(args, settings)

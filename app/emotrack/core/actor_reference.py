@@ -29,6 +29,7 @@ from ..errors import ParameterError, ProjectError
 from .atomic import write_json_atomic
 
 FORMAT = "emotrack-actor-reference"
+ACTOR_FOLDER = "actor"  # the actor head's subfolder in an emotion model's folder
 VERSION = 1
 MIN_LINES = 12  # fewer lines than this: the accuracy gain is small and the risk large
 # More of the lines than this heard as one emotion (by the plain head): a one-sided session.

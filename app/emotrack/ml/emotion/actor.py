@@ -22,15 +22,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from emotrack.core.actor_reference import ActorReference, ReferenceAccumulator
+from emotrack.core.actor_reference import ACTOR_FOLDER, ActorReference, ReferenceAccumulator
 from emotrack.core.analysis import WindowProbabilities, voiced_windows
 from emotrack.core.vad import detect_voice
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
-
-ACTOR_FOLDER = "actor"
-
 
 @dataclass(frozen=True)
 class ActorHeadConfig:
