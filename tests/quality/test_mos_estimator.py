@@ -162,3 +162,19 @@ def test_balance_weights_favour_rare_scores_and_average_one():
     weights = mos_training.balance_weights(pesq)
     assert weights.mean() == pytest.approx(1.0)
     assert weights[-1] == pytest.approx(3 * weights[0])  # sqrt(90 / 10)
+
+
+def test_ranking_loss_counts_only_misordered_clear_pairs():
+    target = torch.tensor([4.5, 3.0, 1.2])
+    right = mos_training.ranking_loss(torch.tensor([4.0, 3.0, 1.5]), target)
+    wrong = mos_training.ranking_loss(torch.tensor([1.5, 3.0, 4.0]), target)
+    assert 0 < right < 0.05 < wrong
+    ties = mos_training.ranking_loss(torch.tensor([1.0, 2.0]), torch.tensor([3.0, 3.05]))
+    assert ties == 0  # closer than the margin: no order to learn
+
+
+def test_training_with_the_ranking_loss_runs(tmp_path):
+    write_corpus(tmp_path / "corpus")
+    assert train(tmp_path / "corpus", tmp_path / "run", "--epochs", "1", "--rank-weight", "0.5") == 0
+    with pytest.raises(ParameterError, match="rank-weight"):
+        train(tmp_path / "corpus", tmp_path / "run2", "--epochs", "1", "--rank-weight", "-1")

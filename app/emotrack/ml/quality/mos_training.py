@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 STOI_WEIGHT = PESQ_RANGE[1] - PESQ_RANGE[0]  # STOI's 0-1 scaled to PESQ's span
 FRAME_WEIGHT = 0.2
 VALIDATION_PREDICTIONS = "validation_predictions.npz"
+RANK_MARGIN = 0.1  # PESQ points: closer pairs are ties, not orders
+RANK_SCALE = 4.0  # per PESQ point: a 0.5-point lead costs softplus(-2)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weight-decay", type=float, default=1e-2)
     parser.add_argument("--hidden-channels", type=int, default=MOSConfig.hidden_channels)
     parser.add_argument("--pooling", choices=("statistics", "attention"), default=MOSConfig.pooling)
+    parser.add_argument("--rank-weight", type=float, default=0.0,
+                        help="weight of a pairwise ranking loss on clip PESQ (0: squared error only)")
     parser.add_argument("--no-balance", dest="balance", action="store_false",
                         help="weigh every item alike (default: by 1/sqrt of how common its PESQ is)")
     parser.add_argument("--threads", type=int, default=2)
@@ -101,13 +105,27 @@ def balance_weights(pesq: np.ndarray, bins: int = 12) -> np.ndarray:
 
 
 def loss_of(model: MOSNet, features: torch.Tensor, mask: torch.Tensor, pesq: torch.Tensor, stoi: torch.Tensor,
-            weights: torch.Tensor | None = None) -> torch.Tensor:
+            weights: torch.Tensor | None = None, rank_weight: float = 0.0) -> torch.Tensor:
     output = model.score_features(features, mask)
     clip = (output.pesq - pesq) ** 2 + (STOI_WEIGHT * (output.stoi - stoi)) ** 2
     frame = ((output.frame_pesq - pesq[:, None]) ** 2 + (STOI_WEIGHT * (output.frame_stoi - stoi[:, None])) ** 2)
     frame = (frame * mask).sum(dim=1) / mask.sum(dim=1)
     per_item = clip + FRAME_WEIGHT * frame
-    return (per_item if weights is None else weights * per_item).mean()
+    loss = (per_item if weights is None else weights * per_item).mean()
+    if rank_weight > 0:
+        loss = loss + rank_weight * ranking_loss(output.pesq, pesq)
+    return loss
+
+
+def ranking_loss(predicted: torch.Tensor, target: torch.Tensor, margin: float = RANK_MARGIN) -> torch.Tensor:
+    """Mean logistic loss over the batch's pairs whose PESQ differs by more than ``margin``
+    when the estimate orders them the other way (RankNet). Squared error alone lets the
+    crowded top of the scale collapse: clean speech and a near-clean copy end up tied."""
+    ahead = (target[:, None] - target[None, :]) > margin
+    if not ahead.any():
+        return predicted.sum() * 0.0
+    difference = predicted[:, None] - predicted[None, :]
+    return torch.nn.functional.softplus(-RANK_SCALE * difference[ahead]).mean()
 
 
 def predict(model: MOSNet, features: list[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +146,8 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.rank_weight < 0:
+        raise ParameterError("--rank-weight must be >= 0")
     if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
         raise ParameterError("--epochs and --batch-size must be >= 1 and --lr > 0")
     torch.set_num_threads(args.threads)
@@ -169,7 +189,8 @@ def run(args: argparse.Namespace) -> int:
         epoch_started, total = time.monotonic(), 0.0
         for indices in batches(lengths, args.batch_size, random.Random(f"{args.seed}:{epoch}")):
             features, mask = collate(train_features, indices)
-            loss = loss_of(model, features, mask, train_pesq[indices], train_stoi[indices], item_weights[indices])
+            loss = loss_of(model, features, mask, train_pesq[indices], train_stoi[indices], item_weights[indices],
+                           args.rank_weight)
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
