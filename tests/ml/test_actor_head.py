@@ -110,6 +110,10 @@ def test_cli_reference_then_classify_and_same_actor(actor_model_dir, tmp_path, c
     assert main(["classify", paths[0], "--actor", str(reference_path), "--same-actor", *common]) == 2
     assert "not both" in capsys.readouterr().err
 
+    # Nothing readable: every file still gets its error line.
+    assert main(["classify", str(broken), str(tmp_path / "missing.wav"), "--same-actor", *common]) == 2
+    assert [("error" in json.loads(line)) for line in capsys.readouterr().out.splitlines()] == [True, True]
+
 
 def test_analyze_and_batch_keep_the_actor_in_the_project(tiny_actor_model_dir, tmp_path, capsys):
     from emotrack.core.project_file import load_project

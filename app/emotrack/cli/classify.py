@@ -82,7 +82,12 @@ def same_actor_reference(model, args: argparse.Namespace, settings) -> dict[str,
                 print(f"emotrack: error: {options.one_line(error)}", file=sys.stderr)
                 failed[path] = str(error)
 
-    reference = build_actor_reference(model, readable_lines(), settings=settings)
+    try:
+        reference = build_actor_reference(model, readable_lines(), settings=settings)
+    except ParameterError:
+        if len(failed) == len(set(args.audio)):
+            return failed  # nothing readable: each file gets its error line, nothing else to do
+        raise
     warn_about(reference)
     model.use_actor(reference)
     return failed
