@@ -192,16 +192,15 @@ def classify_clip(clip: AudioClip, model: "EmotionModel",
 
 def build_actor_reference(model: "EmotionModel", lines: Iterable[tuple[str, AudioClip]],
                           settings: AnalysisSettings | None = None, name: str = "",
-                          progress: Progress | None = None) -> "ActorReference":
+                          progress: Progress | None = None, total: int | None = None) -> "ActorReference":
     """The actor reference of ``model`` from ``(name, clip)`` lines of one actor, read one
-    at a time (a session of hundreds of lines never sits in memory at once)."""
+    at a time (a session of hundreds of lines never sits in memory at once);
+    ``progress(done, total)`` after each line when ``total`` is given."""
     from .ml.emotion.actor import build_reference
 
     settings = settings or AnalysisSettings()
-    lines = list(lines) if progress is not None else lines  # progress needs the count
     return build_reference(model, ((line, clip.samples) for line, clip in lines), settings.window, settings.hop,
-                           name=name, min_pause=settings.min_pause,
-                           total=len(lines) if progress is not None else None, progress=progress)
+                           name=name, min_pause=settings.min_pause, total=total, progress=progress)
 
 
 def load_face_animator(face_dir: str | Path | None = None, device: str = "auto") -> "FaceAnimator":

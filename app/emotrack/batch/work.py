@@ -81,15 +81,16 @@ class LineWorker:
             torch.set_num_threads(settings.torch_threads)
         self.settings = settings
         self.model = load_emotion_model(settings.model, settings.device)
-        from ..core.actor_reference import ActorReference
-
-        self.actor = None if settings.actor is None else \
-            ActorReference.from_json(settings.actor, "the batch's actor reference")
-        self.actors = {character: ActorReference.from_json(data, f"the actor reference of {character!r}")
-                       for character, data in (settings.actors or {}).items()}
         self.quality = load_quality_estimator(device=settings.device) if settings.quality else None
         self._animator = None
         self.pid = os.getpid()
+
+    def _actor(self, character: str):
+        """The line's actor reference (``line_actor``), parsed; the CLI checked it already."""
+        from ..core.actor_reference import ActorReference
+
+        data = line_actor(self.settings, character)
+        return None if data is None else ActorReference.from_json(data, f"the actor reference of {character!r}")
 
     def animator(self):
         if self._animator is None:
@@ -128,7 +129,7 @@ class LineWorker:
         project = analyze_file(job.audio, self.model, s.analysis,
                                line_heuristics(s.heuristics, job.prior, job.prior_strength),
                                model_dir=s.model, quality=self.quality, quality_threshold=s.quality_threshold,
-                               actor=self.actors.get(job.character, self.actor))
+                               actor=self._actor(job.character))
         project.fps = s.fps
         # Export what the saved project holds (values rounded as in the file), so each
         # export equals what `emotrack export` makes of the .emotrack; the project last.

@@ -40,28 +40,41 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     target = output_path(args.output)
     model = load_emotion_model(args.model, args.device)
-    lines, status = load_lines(args.audio, args)
-    if not lines:
-        raise ParameterError("none of the lines could be read: no actor reference written")
     progress = None if args.quiet else options.StderrProgress("actor reference")
-    reference = build_actor_reference(model, lines, name=args.name, progress=progress)
+    reference, failed = reference_from_files(model, args, name=args.name, progress=progress,
+                                             note=" (line left out of the reference)")
+    if reference is None:
+        raise ParameterError("none of the lines could be read: no actor reference written")
     reference.save(target)
     print(f"wrote {options.one_line(target)}: {len(reference.lines)} lines, {reference.windows} speech windows",
           file=sys.stderr)
     warn_about(reference)
-    return status
+    return 2 if failed else 0
 
 
-def load_lines(paths: list[str], args: argparse.Namespace) -> tuple[list[tuple[str, object]], int]:
-    """(name, clip) for every readable path; unreadable ones are reported and skipped."""
-    lines, status = [], 0
-    for path in paths:
-        try:
-            lines.append((Path(path).name, load_audio(path, channel=args.channel, raw=options.raw_format(args))))
-        except EmotrackError as error:
-            print(f"emotrack: error: {options.one_line(error)} (line left out of the reference)", file=sys.stderr)
-            status = 2
-    return lines, status
+def reference_from_files(model, args: argparse.Namespace, settings=None, name: str = "", progress=None,
+                         note: str = ""):
+    """(the actor reference of the files ``args.audio`` that decode, or None when none
+    does; {path: error} of the others, each also reported on stderr with ``note``). The
+    files are decoded one at a time, so a session of any size fits in memory."""
+    failed: dict[str, str] = {}
+
+    def readable_lines():
+        for path in args.audio:
+            try:
+                yield Path(path).name, load_audio(path, channel=args.channel, raw=options.raw_format(args))
+            except EmotrackError as error:
+                print(f"emotrack: error: {options.one_line(error)}{note}", file=sys.stderr)
+                failed[path] = str(error)
+
+    try:
+        reference = build_actor_reference(model, readable_lines(), settings, name=name, progress=progress,
+                                          total=len(args.audio))
+    except ParameterError:
+        if len(failed) == len(set(args.audio)):
+            return None, failed
+        raise
+    return reference, failed
 
 
 def warn_about(reference) -> None:

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from ..errors import EmotrackError, ParameterError
 from ..io.audio import load_audio
-from ..pipeline import build_actor_reference, classify_clip, load_emotion_model
+from ..pipeline import classify_clip, load_emotion_model
 from . import options
-from .actor import warn_about
+from .actor import reference_from_files, warn_about
 from ..json_lines import json_line
 
 
@@ -45,11 +44,15 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     if args.same_actor and args.actor:
         raise ParameterError("give --actor or --same-actor, not both")
     model = load_emotion_model(args.model, args.device)
-    options.use_actor(model, args)
+    actor = options.actor_reference(model, args)
     failed: dict[str, str] = {}
     if args.same_actor:
         # Two passes: the reference needs every line before any line can be read against it.
-        failed = same_actor_reference(model, args, settings)
+        actor, failed = reference_from_files(model, args, settings)
+        if actor is not None:
+            warn_about(actor)
+    if actor is not None:
+        model = model.with_actor(actor)
     status = 2 if failed else 0
     for path in args.audio:
         if path in failed:
@@ -68,26 +71,3 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
             record, status = {"path": path, "error": str(error)}, 2
         print(json_line(record), flush=True)
     return status
-
-
-def same_actor_reference(model, args: argparse.Namespace, settings) -> dict[str, str]:
-    """Set ``model``'s actor reference from all readable files; returns {path: error} of the rest."""
-    failed: dict[str, str] = {}
-
-    def readable_lines():
-        for path in args.audio:
-            try:
-                yield Path(path).name, load_audio(path, channel=args.channel, raw=options.raw_format(args))
-            except EmotrackError as error:
-                print(f"emotrack: error: {options.one_line(error)}", file=sys.stderr)
-                failed[path] = str(error)
-
-    try:
-        reference = build_actor_reference(model, readable_lines(), settings=settings)
-    except ParameterError:
-        if len(failed) == len(set(args.audio)):
-            return failed  # nothing readable: each file gets its error line, nothing else to do
-        raise
-    warn_about(reference)
-    model.use_actor(reference)
-    return failed

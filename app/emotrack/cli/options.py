@@ -62,13 +62,6 @@ def actor_reference(model, args: argparse.Namespace):
     return reference
 
 
-def use_actor(model, args: argparse.Namespace) -> None:
-    """Read every later clip relative to the ``--actor`` reference (if given)."""
-    reference = actor_reference(model, args)
-    if reference is not None:
-        model.use_actor(reference)
-
-
 def add_quality_flag_options(parser: argparse.ArgumentParser, flags: str) -> None:
     """``--quality`` and ``--quality-threshold`` of the analysing commands; ``flags`` says
     what a flagged stretch of audio does in that command."""

@@ -33,7 +33,8 @@ CORRECTIONS_TRAINER = ("emotrack.ml.emotion.corrections",
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a model (emotion, emotion-actor, emotion-fast, quality, quality-mos, enhance, face)", add_help=False,
+        "train", help="train a model (emotion, emotion-actor, emotion-fast, quality, quality-mos, enhance, face)",
+        add_help=False,
         description="Train a model; 'emotrack train MODEL --help' lists its options.",
     )
     # add_help=False passes --help on to the trainer; MODEL is optional only so that

@@ -46,10 +46,7 @@ class WindowProbabilities:
         """
         if len(self.probabilities) == 0:
             raise ValueError("no windows to combine")
-        voiced = voiced_windows(self, voice)
-        if not voiced.any():
-            voiced[:] = True
-        return self.probabilities[voiced].mean(axis=0)
+        return self.probabilities[voting_windows(self, voice)].mean(axis=0)
 
 
 @dataclass(frozen=True)
@@ -78,6 +75,15 @@ def voiced_windows(wp: WindowProbabilities, voice: VoiceActivity | None) -> np.n
         [voice.fraction(s / sr, e / sr) >= MIN_VOICED_SHARE for s, e in zip(wp.starts, ends)],
         dtype=bool,
     )
+
+
+def voting_windows(wp: WindowProbabilities, voice: VoiceActivity | None) -> np.ndarray:
+    """The windows a clip-level vector averages: those that hold speech, or all of them
+    when none does (see :meth:`WindowProbabilities.clip_vector`)."""
+    voiced = voiced_windows(wp, voice)
+    if not voiced.any():
+        voiced[:] = True
+    return voiced
 
 
 def fixed_keyframes(

@@ -57,17 +57,11 @@ class ActorReferenceWorker(CancellableWorker):
                 except EmotrackError as error:
                     skipped.append(f"{Path(path).name}: {error}")
 
-        try:
-            model = cached_model(self.model_dir)
-            reference = build_actor_reference(model, lines(), self.settings, name=self.name)
-        except ReferenceCancelled:
-            self.cancelled.emit()
-        except EmotrackError as error:
-            self.failed.emit(f"Cannot make the actor reference: {error}")
-        except Exception as error:  # noqa: BLE001 - a crash in the worker must reach the user
-            self.failed.emit(f"Making the actor reference failed: {type(error).__name__}: {error}")
-        else:
-            self.succeeded.emit(reference, skipped)
+        def make() -> tuple:
+            reference = build_actor_reference(cached_model(self.model_dir), lines(), self.settings, name=self.name)
+            return reference, skipped
+
+        self.deliver(make, ReferenceCancelled, "Cannot make the actor reference: ", "Making the actor reference failed")
 
 
 class ActorController(JobController):
@@ -84,7 +78,8 @@ class ActorController(JobController):
           f"Pick {MIN_LINES} or more lines of this actor, in several moods: the emotion model then "
           "reads the voice relative to the actor's own")
         a("actor_load", "&Load…", lambda: self.load(), None, "Use an actor reference saved earlier")
-        a("actor_save", "&Save…", lambda: self.save(), None, "Save the project's actor reference (for emotrack --actor)")
+        a("actor_save", "&Save…", lambda: self.save(), None,
+          "Save the project's actor reference (for emotrack --actor)")
         a("actor_clear", "&Clear", lambda: self.clear(), None, "Analyse again without an actor reference")
         menu = self.menu = window.analysis_menu.addMenu("Actor &Reference")
         menu.setToolTipsVisible(True)

@@ -46,25 +46,20 @@ class CorrectionsWorker(CancellableWorker):
         self.options = None  # LearningOptions; None = the defaults
 
     def run(self) -> None:  # worker thread
-        from emotrack.errors import EmotrackError
         from emotrack.ml.emotion.corrections import (
             CorrectionSource, LearningCancelled, learn_from_corrections,
         )
 
         name = Path(self.project.path).name if self.project.path else "this project"
-        try:
+
+        def learn() -> tuple:
             report = learn_from_corrections(
                 [CorrectionSource(name, self.project, self.samples)], self.base_model, self.out,
                 self.options, progress=lambda stage, done, total: self.progress.emit(stage, done, total),
                 is_cancelled=lambda: self.is_cancelled)
-        except LearningCancelled:
-            self.cancelled.emit()
-        except EmotrackError as error:
-            self.failed.emit(f"Cannot learn from the corrections: {error}")
-        except Exception as error:  # noqa: BLE001 - a crash in the worker must reach the user
-            self.failed.emit(f"Learning failed: {type(error).__name__}: {error}")
-        else:
-            self.succeeded.emit(report)
+            return (report,)
+
+        self.deliver(learn, LearningCancelled, "Cannot learn from the corrections: ", "Learning failed")
 
 
 class CorrectionsController(JobController):

@@ -52,6 +52,24 @@ class CancellableWorker(QThread):
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    def deliver(self, work: Callable[[], tuple], cancelled: type[BaseException], failure: str, crash: str) -> None:
+        """Run ``work`` here (the worker thread) and report how it ended through the
+        subclass's signals: ``succeeded(*result)``, ``cancelled()`` when it raised
+        ``cancelled``, ``failed(failure + error)`` for an Emotrack error, and
+        ``failed(crash: Type: error)`` for anything else (a crash must reach the user)."""
+        from emotrack.errors import EmotrackError
+
+        try:
+            result = work()
+        except cancelled:
+            self.cancelled.emit()
+        except EmotrackError as error:
+            self.failed.emit(f"{failure}{error}")
+        except Exception as error:  # noqa: BLE001
+            self.failed.emit(f"{crash}: {type(error).__name__}: {error}")
+        else:
+            self.succeeded.emit(*result)
+
 
 class AnalysisWorker(CancellableWorker):
     progress = Signal(int, int)  # done, total windows
@@ -79,31 +97,28 @@ class AnalysisWorker(CancellableWorker):
         self.actor_dropped = ""
 
     def run(self) -> None:  # worker thread
+        from emotrack.pipeline import AnalysisCancelled
+
+        self.deliver(self._analyse, AnalysisCancelled, "", "analysis failed")
+
+    def _analyse(self) -> tuple:
         from emotrack.errors import EmotrackError
         from emotrack.pipeline import AnalysisCancelled, run_analysis
 
-        try:
-            if self.enhance:
-                self.clip = enhanced_clip(self.clip, self.enhancement_model_dir)
-            model = cached_model(self.model_dir)
-            if self.is_cancelled:
-                raise AnalysisCancelled("analysis cancelled")
-            if self.actor is not None:
-                try:
-                    model = model.with_actor(self.actor)
-                except EmotrackError as error:
-                    self.actor_dropped, self.new_actor = str(error), None
-            windows = run_analysis(self.clip, self.settings, model,
-                                   progress=lambda done, total: self.progress.emit(done, total),
-                                   is_cancelled=lambda: self.is_cancelled)
-        except AnalysisCancelled:
-            self.cancelled.emit()
-        except EmotrackError as error:
-            self.failed.emit(str(error))
-        except Exception as error:  # noqa: BLE001 - a crash in the worker must reach the user
-            self.failed.emit(f"analysis failed: {type(error).__name__}: {error}")
-        else:
-            self.succeeded.emit(windows, self.settings)
+        if self.enhance:
+            self.clip = enhanced_clip(self.clip, self.enhancement_model_dir)
+        model = cached_model(self.model_dir)
+        if self.is_cancelled:
+            raise AnalysisCancelled("analysis cancelled")
+        if self.actor is not None:
+            try:
+                model = model.with_actor(self.actor)
+            except EmotrackError as error:
+                self.actor_dropped, self.new_actor = str(error), None
+        windows = run_analysis(self.clip, self.settings, model,
+                               progress=lambda done, total: self.progress.emit(done, total),
+                               is_cancelled=lambda: self.is_cancelled)
+        return windows, self.settings
 
 
 class OpenWorker(QThread):

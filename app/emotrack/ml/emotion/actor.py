@@ -23,11 +23,12 @@ import torch
 from torch import nn
 
 from emotrack.core.actor_reference import ACTOR_FOLDER, ActorReference, ReferenceAccumulator
-from emotrack.core.analysis import WindowProbabilities, voiced_windows
+from emotrack.core.analysis import WindowProbabilities, voting_windows
 from emotrack.core.vad import detect_voice
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
+
 
 @dataclass(frozen=True)
 class ActorHeadConfig:
@@ -57,9 +58,8 @@ class ActorHead(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> ActorHead:
-        head = load_checkpoint(lambda values: cls(ActorHeadConfig(**values)), directory, "actor emotion head",
-                               device)
-        return head.float().eval()
+        # The fp16 weights load into the fp32 layer: no cast needed.
+        return load_checkpoint(lambda values: cls(ActorHeadConfig(**values)), directory, "actor emotion head", device)
 
 
 def load_actor_head(model_dir: Path, device: torch.device) -> ActorHead | None:
@@ -83,13 +83,10 @@ def speech_window_means(model, samples: np.ndarray, layer: int, window: int, hop
         return (empty, None) if with_plain_mood else empty
     windows = WindowProbabilities(starts=starts, window=window, hop=hop, n_samples=len(samples),
                                   probabilities=np.zeros((len(starts), 1)), sample_rate=model.sample_rate)
-    speech = voiced_windows(windows, detect_voice(samples, model.sample_rate, min_pause=min_pause))
-    if not speech.any():
-        speech[:] = True  # as in classify: a clip without detected speech votes with every window
-    chosen = starts[speech]
+    chosen = starts[voting_windows(windows, detect_voice(samples, model.sample_rate, min_pause=min_pause))]
     rows, plain = [], []
     for begin, end in model.whisper.window_groups(chosen, window):
-        encoding = model.whisper.encode(samples, int(chosen[begin]), int(chosen[end - 1]) + window)
+        encoding = model.whisper.encode_windows(samples, chosen[begin:end], window)
         rows.append(model.whisper.window_means(encoding, chosen[begin:end], window, layer))
         if with_plain_mood:
             plain.append(model.whisper.logits_from_encoding(encoding, chosen[begin:end], window))
@@ -97,8 +94,8 @@ def speech_window_means(model, samples: np.ndarray, layer: int, window: int, hop
     if not with_plain_mood:
         return means
     # The plain head's probabilities, as classify would average them without a reference.
-    probabilities = torch.softmax(torch.cat(plain).float() / model.temperature, dim=-1)[:, model.column_order]
-    return means, model.labels[int(probabilities.mean(dim=0).argmax())]
+    probabilities = model._probabilities(torch.cat(plain))
+    return means, model.labels[int(probabilities.mean(axis=0).argmax())]
 
 
 def build_reference(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int, name: str = "",

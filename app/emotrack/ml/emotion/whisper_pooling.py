@@ -63,11 +63,14 @@ class WhisperWindowScorer:
             yield begin, end
             begin = end
 
+    def encode_windows(self, samples: np.ndarray, starts: Sequence[int], window: int) -> ClipEncoding:
+        """The clip's hidden states for the frames that the windows at ``starts`` cover."""
+        starts = np.asarray(starts, dtype=np.int64)
+        return self.encode(samples, int(max(0, starts.min())), int(starts.max()) + window)
+
     def window_logits(self, samples: np.ndarray, starts: Sequence[int], window: int) -> torch.Tensor:
         """Logits ``[len(starts), num_labels]`` of the windows of ``samples`` at ``starts``."""
-        starts = np.asarray(starts, dtype=np.int64)
-        encoding = self.encode(samples, int(max(0, starts.min())), int(starts.max()) + window)
-        return self.logits_from_encoding(encoding, starts, window)
+        return self.logits_from_encoding(self.encode_windows(samples, starts, window), starts, window)
 
     def logits_from_encoding(self, encoding: ClipEncoding, starts: Sequence[int], window: int) -> torch.Tensor:
         """Mean of each window's frame features, through the classifier."""
@@ -80,8 +83,7 @@ class WhisperWindowScorer:
     def actor_logits(self, samples: np.ndarray, starts: Sequence[int], window: int, head: torch.nn.Module,
                      reference: torch.Tensor) -> torch.Tensor:
         """Logits of the actor head (``emotrack.ml.emotion.actor``) for the windows at ``starts``."""
-        starts = np.asarray(starts, dtype=np.int64)
-        encoding = self.encode(samples, int(max(0, starts.min())), int(starts.max()) + window)
+        encoding = self.encode_windows(samples, starts, window)
         return head(self.window_means(encoding, starts, window, head.config.layer), reference)
 
     def batch_logits(self, windows: np.ndarray) -> torch.Tensor:
