@@ -110,10 +110,10 @@ def tiny_actor_model_dir(tiny_whisper_model_dir, tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("tiny_actor_model") / "model"
     shutil.copytree(tiny_whisper_model_dir, directory)
     model = EmotionModel.from_pretrained(directory, device="cpu")
-    layer = model_layer(model)
+    layers = (0, model_layer(model))  # two layers, as the bundled head reads three, concatenated
     torch.manual_seed(1)
-    head = ActorHead(ActorHeadConfig(d_model=16, num_labels=6, layer=layer, temperature=1.0,
-                                     reference_id=reference_id(model, layer)))
+    head = ActorHead(ActorHeadConfig(d_model=16 * len(layers), num_labels=6, layers=layers, temperature=1.0,
+                                     reference_id=reference_id(model, layers)))
     head.save_pretrained(directory / ACTOR_FOLDER)
     return directory
 

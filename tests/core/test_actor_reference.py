@@ -12,7 +12,7 @@ from emotrack.errors import ParameterError, ProjectError
 
 
 def reference(lines: int = 3) -> ActorReference:
-    return ActorReference(mean=np.arange(4, dtype=np.float32), model="enc-1", layer=3,
+    return ActorReference(mean=np.arange(4, dtype=np.float32), model="enc-1", layers=(2, 3),
                           lines=tuple(f"line{i}.wav" for i in range(lines)), windows=10, name="Anna")
 
 
@@ -20,8 +20,8 @@ def test_round_trip_keeps_everything(tmp_path):
     path = reference().save(tmp_path / "anna.json")
     loaded = ActorReference.load(path)
     np.testing.assert_array_equal(loaded.mean, reference().mean)
-    assert (loaded.model, loaded.layer, loaded.lines, loaded.windows, loaded.name) == \
-        ("enc-1", 3, ("line0.wav", "line1.wav", "line2.wav"), 10, "Anna")
+    assert (loaded.model, loaded.layers, loaded.lines, loaded.windows, loaded.name) == \
+        ("enc-1", (2, 3), ("line0.wav", "line1.wav", "line2.wav"), 10, "Anna")
 
 
 def test_few_lines_are_flagged():
@@ -34,14 +34,14 @@ def test_accumulator_averages_windows_over_lines_and_skips_silent_ones():
     accumulator.add("a", np.ones((2, 3)))
     accumulator.add("silent", np.zeros((0, 3)))
     accumulator.add("b", np.full((1, 3), 4.0))
-    made = accumulator.reference("enc", 2)
+    made = accumulator.reference("enc", (2,))
     np.testing.assert_allclose(made.mean, [2.0, 2.0, 2.0])
     assert made.lines == ("a", "b") and made.windows == 3
 
 
 def test_no_speech_at_all_is_an_error():
     with pytest.raises(ParameterError, match="none of the lines holds speech"):
-        ReferenceAccumulator().reference("enc", 2)
+        ReferenceAccumulator().reference("enc", (2,))
 
 
 @pytest.mark.parametrize("content, message", [
@@ -51,6 +51,10 @@ def test_no_speech_at_all_is_an_error():
     ('{"format": "emotrack-actor-reference", "version": 1, "model": "m", "layer": 3}', "damaged"),
     ('{"format": "emotrack-actor-reference", "version": 1, "model": "m", "layer": 3, "windows": 4, '
      '"mean": [1.0, NaN]}', "NaN"),
+    ('{"format": "emotrack-actor-reference", "version": 2, "model": "m", "layer": 3, "windows": 4, '
+     '"mean": [1.0]}', "damaged"),
+    ('{"format": "emotrack-actor-reference", "version": 2, "model": "m", "layers": [], "windows": 4, '
+     '"mean": [1.0]}', "encoder layers"),
 ])
 def test_damaged_files_get_specific_errors(tmp_path, content, message):
     path = tmp_path / "actor.json"
@@ -73,11 +77,20 @@ def test_a_one_sided_session_is_flagged():
     accumulator = ReferenceAccumulator()
     for i in range(MIN_LINES):
         accumulator.add(f"l{i}", np.ones((1, 2)), "anger" if i < MIN_LINES - 3 else "joy")
-    made = accumulator.reference("enc", 3)
+    made = accumulator.reference("enc", (3,))
     assert made.dominant_mood == ("anger", pytest.approx(0.75)) and made.one_sided
     assert any("sound like anger" in note for note in made.warnings())
     assert ActorReference.from_json(made.to_json()).moods == {"anger": 9, "joy": 3}
     balanced = ReferenceAccumulator()
     for i in range(MIN_LINES):
         balanced.add(f"l{i}", np.ones((1, 2)), ("anger", "joy", "sadness")[i % 3])
-    assert balanced.reference("enc", 3).warnings() == []
+    assert balanced.reference("enc", (3,)).warnings() == []
+
+
+def test_a_version_1_reference_reads_as_one_layer(tmp_path):
+    """References saved before the head read several layers still load (and are then
+    refused by a head that reads other layers, with a message to make them again)."""
+    path = tmp_path / "old.json"
+    path.write_text('{"format": "emotrack-actor-reference", "version": 1, "model": "m", "layer": 3, '
+                    '"windows": 4, "mean": [1.0, 2.0]}')
+    assert ActorReference.load(path).layers == (3,)

@@ -189,7 +189,7 @@ def test_exports_refuse_bad_fps_and_empty_projects(project):
 def test_actor_reference_is_one_undo_step_and_saved(project, tmp_path):
     from emotrack.core.actor_reference import ActorReference
 
-    reference = ActorReference(mean=np.ones(8, np.float32), model="enc", layer=3, lines=("a.wav",), windows=4,
+    reference = ActorReference(mean=np.ones(8, np.float32), model="enc", layers=(3,), lines=("a.wav",), windows=4,
                                name="Anna")
     command = C.apply_analysis(project, project.windows, project.analysis, "Read relative to Anna", actor=reference)
     command.redo(project)

@@ -29,10 +29,13 @@ def actor_model_dir(tiny_whisper_model_dir, tiny_corpus, tmp_path):
     out = tmp_path / "actor-run"
     args = parser.parse_args(["--data", str(tiny_corpus), "--out", str(out), "--model", str(tiny_whisper_model_dir),
                               "--copies", "1", "--folds", "2", "--l2", "0.01", "0.1", "--threads", "1",
-                              "--test-speakers"])
+                              "--layers", "1", "2", "--test-speakers"])
     assert actor_training.run(args) == 0
     summary = json.loads((out / actor_training.SUMMARY_FILE).read_text())
     assert summary["clips"] == 12 and summary["temperature"] > 0 and summary["l2"] in (0.01, 0.1)
+    assert summary["layers"] == [1, 2]
+    config = json.loads((out / ACTOR_FOLDER / "config.json").read_text())
+    assert config["layers"] == [1, 2] and config["d_model"] == 2 * 16  # the tiny encoder's width, twice
     model_dir = tmp_path / "model"
     shutil.copytree(tiny_whisper_model_dir, model_dir)
     shutil.copytree(out / ACTOR_FOLDER, model_dir / ACTOR_FOLDER)
@@ -67,7 +70,7 @@ def test_reference_changes_the_reading_and_can_be_cleared(actor_model_dir):
 def test_a_reference_for_another_encoder_is_refused(actor_model_dir):
     model = EmotionModel.from_pretrained(actor_model_dir, device="cpu")
     reference = build_reference(model, [("a", tone(200.0))], WINDOW, HOP)
-    foreign = ActorReference(mean=reference.mean, model="whisper-encoder-0000", layer=reference.layer,
+    foreign = ActorReference(mean=reference.mean, model="whisper-encoder-0000", layers=reference.layers,
                              lines=reference.lines, windows=reference.windows)
     with pytest.raises(ParameterError, match="make it again with this model"):
         model.use_actor(foreign)
@@ -77,7 +80,7 @@ def test_a_model_without_actor_head_says_so(tiny_whisper_model_dir):
     model = EmotionModel.from_pretrained(tiny_whisper_model_dir, device="cpu")
     with pytest.raises(ModelError, match="no actor head"):
         build_reference(model, [("a", tone(200.0))], WINDOW, HOP)
-    reference = ActorReference(mean=np.zeros(16, np.float32), model="x", layer=2, windows=1)
+    reference = ActorReference(mean=np.zeros(16, np.float32), model="x", layers=(2,), windows=1)
     with pytest.raises(ParameterError, match="no actor head"):
         model.use_actor(reference)
 
@@ -166,3 +169,20 @@ def test_batch_reads_each_character_against_its_own_reference(tiny_actor_model_d
     assert main(["batch", str(dialogue), "-o", str(tmp_path / "again"), "--actors", str(references), "-q",
                  *common]) == 2
     assert "another emotion encoder" in capsys.readouterr().err
+
+
+def test_a_head_saved_with_one_layer_loads(tmp_path):
+    from emotrack.ml.emotion.actor import ActorHeadConfig
+
+    config = ActorHeadConfig.from_dict({"d_model": 16, "num_labels": 6, "layer": 3, "reference_id": "r"})
+    assert config.layers == (3,) and config.to_dict()["layers"] == [3]
+
+
+@pytest.mark.parametrize("layers", [["9"], ["2", "2"]])
+def test_training_refuses_layers_the_encoder_lacks(tiny_whisper_model_dir, tiny_corpus, tmp_path, layers):
+    parser = argparse.ArgumentParser()
+    actor_training.add_arguments(parser)
+    args = parser.parse_args(["--data", str(tiny_corpus), "--out", str(tmp_path / "run"),
+                              "--model", str(tiny_whisper_model_dir), "--layers", *layers])
+    with pytest.raises(ParameterError, match="--layers must be distinct values 0..2"):
+        actor_training.run(args)

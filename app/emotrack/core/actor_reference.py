@@ -13,8 +13,8 @@ moods the plain emotion head hears in its lines, so that a one-sided session is 
 (:meth:`ActorReference.warnings`).
 
 Plain numpy + JSON, so projects and pipelines can keep references without torch. A
-reference belongs to one encoder layer of one model (``model``): it means nothing to
-another.
+reference belongs to the encoder layers of one model (``model``, ``layers``): it means
+nothing to another.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from .atomic import write_json_atomic
 
 FORMAT = "emotrack-actor-reference"
 ACTOR_FOLDER = "actor"  # the actor head's subfolder in an emotion model's folder
-VERSION = 1
+VERSION = 2  # 2: several encoder layers ("layers"); version 1 held one ("layer")
 MIN_LINES = 12  # fewer lines than this: the accuracy gain is small and the risk large
 # More of the lines than this heard as one emotion (by the plain head): a one-sided session.
 ONE_SIDED_SHARE = 0.5
@@ -40,9 +40,9 @@ ONE_SIDED_SHARE = 0.5
 class ActorReference:
     """Mean encoder state over the speech windows of an actor's lines."""
 
-    mean: np.ndarray  # [d_model] float32
-    model: str  # the emotion model it was computed with (its head and encoder layer)
-    layer: int  # encoder hidden state it averages
+    mean: np.ndarray  # [d_model * len(layers)] float32: the layers' means, concatenated
+    model: str  # the emotion model it was computed with (its head and encoder layers)
+    layers: tuple[int, ...]  # encoder hidden states it averages
     lines: tuple[str, ...] = ()  # names of the lines it was made from, for the record
     windows: int = 0  # speech windows averaged
     name: str = ""  # the actor, as the user calls them
@@ -57,6 +57,9 @@ class ActorReference:
         if self.windows < 1:
             raise ParameterError("an actor reference needs at least one speech window")
         object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "layers", tuple(int(layer) for layer in self.layers))
+        if not self.layers:
+            raise ParameterError("an actor reference must name the encoder layers it averages")
         object.__setattr__(self, "lines", tuple(self.lines))
         object.__setattr__(self, "moods", dict(self.moods))
 
@@ -92,19 +95,21 @@ class ActorReference:
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "version": VERSION, "name": self.name, "model": self.model,
-                "layer": self.layer, "lines": list(self.lines), "windows": self.windows,
+                "layers": list(self.layers), "lines": list(self.lines), "windows": self.windows,
                 "moods": dict(self.moods), "mean": [round(float(v), 6) for v in self.mean]}
 
     @classmethod
     def from_json(cls, data: object, source: str = "actor reference") -> ActorReference:
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ProjectError(f"{source} is not an Emotrack actor reference (format {FORMAT!r} expected)")
-        if data.get("version") != VERSION:
+        if data.get("version") not in (1, VERSION):
             raise ProjectError(f"{source}: actor reference version {data.get('version')!r} is not supported "
-                               f"(this Emotrack reads version {VERSION})")
+                               f"(this Emotrack reads versions 1 to {VERSION})")
         try:
+            layers = [data["layer"]] if data["version"] == 1 else data["layers"]
             return cls(mean=np.asarray(data["mean"], dtype=np.float32), model=str(data["model"]),
-                       layer=int(data["layer"]), lines=tuple(str(line) for line in data.get("lines", ())),
+                       layers=tuple(int(layer) for layer in layers),
+                       lines=tuple(str(line) for line in data.get("lines", ())),
                        windows=int(data["windows"]), name=str(data.get("name", "")),
                        moods={str(k): int(v) for k, v in dict(data.get("moods", {})).items()})
         except (KeyError, TypeError, ValueError) as error:
@@ -151,8 +156,8 @@ class ReferenceAccumulator:
         if mood:
             self.moods[mood] = self.moods.get(mood, 0) + 1
 
-    def reference(self, model: str, layer: int, name: str = "") -> ActorReference:
+    def reference(self, model: str, layers: tuple[int, ...], name: str = "") -> ActorReference:
         if self.total is None:
             raise ParameterError("none of the lines holds speech: no actor reference can be made")
-        return ActorReference(mean=(self.total / self.windows).astype(np.float32), model=model, layer=layer,
+        return ActorReference(mean=(self.total / self.windows).astype(np.float32), model=model, layers=layers,
                               lines=tuple(self.lines), windows=self.windows, name=name, moods=self.moods)

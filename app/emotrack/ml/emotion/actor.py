@@ -2,8 +2,8 @@
 
 A Whisper emotion model may carry, in its folder's ``actor/`` subfolder, a second head:
 a linear classifier of ``mean_t(h_t) - reference`` for the frames ``t`` of a window, with
-``h_t`` the encoder's hidden state ``layer`` and ``reference`` the mean of the same
-quantity over the speech windows of many of the actor's lines
+``h_t`` the encoder's hidden states ``layers`` (concatenated) and ``reference`` the mean
+of the same quantity over the speech windows of many of the actor's lines
 (:class:`~emotrack.core.actor_reference.ActorReference`). The encoder pass is the one the
 plain head uses, so the actor head costs nothing extra per clip.
 
@@ -32,14 +32,24 @@ from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
 
 @dataclass(frozen=True)
 class ActorHeadConfig:
-    d_model: int
+    d_model: int  # input width: the encoder's width times len(layers)
     num_labels: int
-    layer: int  # which hidden state (0 = input embedding) the windows pool
+    layers: tuple[int, ...]  # which hidden states (0 = input embedding) the windows pool, concatenated
     temperature: float = 1.0
     reference_id: str = ""  # references made for one head fit every head with the same id
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(int(layer) for layer in self.layers))
+
     def to_dict(self) -> dict:
-        return dict(vars(self))
+        return {**vars(self), "layers": list(self.layers)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ActorHeadConfig:
+        values = dict(values)
+        if "layer" in values:  # heads saved before several layers were read
+            values["layers"] = [values.pop("layer")]
+        return cls(**values)
 
 
 class ActorHead(nn.Module):
@@ -59,7 +69,7 @@ class ActorHead(nn.Module):
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> ActorHead:
         # The fp16 weights load into the fp32 layer: no cast needed.
-        return load_checkpoint(lambda values: cls(ActorHeadConfig(**values)), directory, "actor emotion head", device)
+        return load_checkpoint(lambda values: cls(ActorHeadConfig.from_dict(values)), directory, "actor emotion head", device)
 
 
 def load_actor_head(model_dir: Path, device: torch.device) -> ActorHead | None:
@@ -68,9 +78,9 @@ def load_actor_head(model_dir: Path, device: torch.device) -> ActorHead | None:
     return ActorHead.from_pretrained(folder, device) if folder.is_dir() else None
 
 
-def speech_window_means(model, samples: np.ndarray, layer: int, window: int, hop: int,
+def speech_window_means(model, samples: np.ndarray, layers: tuple[int, ...], window: int, hop: int,
                         min_pause: float = 0.25, with_plain_mood: bool = False):
-    """``[speech windows, d_model]``: the mean hidden state ``layer`` over each analysis
+    """``[speech windows, d_model * len(layers)]``: the mean hidden states ``layers`` over each analysis
     window that votes in ``classify`` (those that hold speech; all of them in a clip
     without detected speech), float32. ``with_plain_mood``: also the emotion the plain
     head hears in the line (its clip label), from the same encoder pass."""
@@ -79,7 +89,7 @@ def speech_window_means(model, samples: np.ndarray, layer: int, window: int, hop
     samples = np.asarray(samples, dtype=np.float32)
     starts = window_starts(len(samples), window, hop)
     if len(starts) == 0:
-        empty = np.zeros((0, model.whisper.model.config.d_model), np.float32)
+        empty = np.zeros((0, model.whisper.model.config.d_model * len(layers)), np.float32)
         return (empty, None) if with_plain_mood else empty
     windows = WindowProbabilities(starts=starts, window=window, hop=hop, n_samples=len(samples),
                                   probabilities=np.zeros((len(starts), 1)), sample_rate=model.sample_rate)
@@ -87,7 +97,7 @@ def speech_window_means(model, samples: np.ndarray, layer: int, window: int, hop
     rows, plain = [], []
     for begin, end in model.whisper.window_groups(chosen, window):
         encoding = model.whisper.encode_windows(samples, chosen[begin:end], window)
-        rows.append(model.whisper.window_means(encoding, chosen[begin:end], window, layer))
+        rows.append(model.whisper.window_means(encoding, chosen[begin:end], window, layers))
         if with_plain_mood:
             plain.append(model.whisper.logits_from_encoding(encoding, chosen[begin:end], window))
     means = torch.cat(rows).float().cpu().numpy()
@@ -112,19 +122,24 @@ def build_reference(model, lines: Iterable[tuple[str, np.ndarray]], window: int,
     accumulator = ReferenceAccumulator()
     with torch.inference_mode():
         for done, (line, samples) in enumerate(lines, 1):
-            means, mood = speech_window_means(model, samples, head.config.layer, window, hop, min_pause,
+            means, mood = speech_window_means(model, samples, head.config.layers, window, hop, min_pause,
                                               with_plain_mood=True)
             accumulator.add(line, means, mood)
             if progress is not None and total:
                 progress(done, total)
-    return accumulator.reference(head.config.reference_id, head.config.layer, name)
+    return accumulator.reference(head.config.reference_id, head.config.layers, name)
 
 
 def check_reference(head: ActorHead, reference: ActorReference) -> None:
-    if reference.model != head.config.reference_id or reference.layer != head.config.layer:
-        raise ParameterError(f"the actor reference was made for {reference.model!r} (layer {reference.layer}), "
-                             f"but this emotion model needs {head.config.reference_id!r} "
-                             f"(layer {head.config.layer}): make it again with this model")
+    if reference.model != head.config.reference_id or reference.layers != head.config.layers:
+        raise ParameterError(f"the actor reference was made for {reference.model!r} (layers "
+                             f"{_names(reference.layers)}), but this emotion model needs "
+                             f"{head.config.reference_id!r} (layers {_names(head.config.layers)}): "
+                             "make it again with this model")
     if reference.mean.size != head.config.d_model:
         raise ParameterError(f"the actor reference has {reference.mean.size} values; the model needs "
                              f"{head.config.d_model}")
+
+
+def _names(layers: tuple[int, ...]) -> str:
+    return ", ".join(str(layer) for layer in layers)

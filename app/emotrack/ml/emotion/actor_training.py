@@ -4,7 +4,7 @@
         --babble ../shared/data/speech_clean --copies 2
 
 The encoder stays frozen (it is the model's own); each speech window of each training
-clip becomes ``mean_t(h_t)`` of the head's layer minus its speaker's reference (the mean
+clip becomes ``mean_t(h_t)`` of the head's layers (concatenated) minus its speaker's reference (the mean
 over all of that speaker's clean speech windows, as ``emotrack actor-reference`` makes
 it from an actor's lines). A multinomial logistic regression on those vectors is the
 head. Augmented copies of each clip (``--copies``) are centred on the speaker's clean
@@ -40,7 +40,7 @@ from emotrack.ml.emotion.whisper_training import TEST_SPEAKERS
 
 FEATURES_FILE = "window-features.npz"
 SUMMARY_FILE = "actor-cv.json"
-L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,8 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the head, its figures and cache")
     parser.add_argument("--model", default=None, metavar="NAME|DIR",
                         help="the Whisper emotion model whose encoder the head reads (default: bundled)")
-    parser.add_argument("--layer", type=int, default=None,
-                        help="encoder hidden state to read (default: the one the model's own head reads)")
+    parser.add_argument("--layers", type=int, nargs="+", default=None,
+                        help="encoder hidden states to read, concatenated (default: the one the model's "
+                             "own head reads)")
     parser.add_argument("--copies", type=int, default=2, help="augmented copies of each clip (0: clean only)")
     parser.add_argument("--babble", type=Path, default=None, help="clean speech folder for babble noise")
     parser.add_argument("--folds", type=int, default=5)
@@ -71,24 +72,26 @@ def model_layer(model: EmotionModel) -> int:
     return int(config.encoder_layers)
 
 
-def reference_id(model: EmotionModel, layer: int) -> str:
-    """Names the encoder up to ``layer``: references fit any model that shares it."""
+def reference_id(model: EmotionModel, layers: tuple[int, ...]) -> str:
+    """Names the encoder up to the last of ``layers``: references fit any model that shares it."""
     encoder = model.whisper.model.encoder
     digest = hashlib.sha256()
-    modules = [encoder.conv1, encoder.conv2, encoder.embed_positions, *encoder.layers[:layer]]
+    modules = [encoder.conv1, encoder.conv2, encoder.embed_positions, *encoder.layers[:max(layers)]]
     for module in modules:
         for tensor in module.state_dict().values():
             digest.update(tensor.detach().to(torch.float16).cpu().numpy().tobytes())
     return f"whisper-encoder-{digest.hexdigest()[:16]}"
 
 
-def clip_features(model: EmotionModel, clips: list[LabelledClip], copies: int, layer: int, seed: int,
+def clip_features(model: EmotionModel, clips: list[LabelledClip], copies: int, layers: tuple[int, ...], seed: int,
                   babble: list[np.ndarray], cache: Path) -> list[list[np.ndarray]]:
-    """``[clip][copy]`` -> speech-window means ``[windows, d_model]``; copy 0 is the clip as
-    recorded. Cached in ``cache`` (keyed by clip path, copy count, layer and seed)."""
+    """``[clip][copy]`` -> speech-window means ``[windows, d_model * len(layers)]``; copy 0
+    is the clip as recorded. Cached in ``cache`` (keyed by clip path, copy count, layers
+    and seed)."""
     from emotrack.ml.emotion.augment import augment
 
-    key = json.dumps({"paths": [str(c.path) for c in clips], "copies": copies, "layer": layer, "seed": seed})
+    key = json.dumps({"paths": [str(c.path) for c in clips], "copies": copies, "layers": list(layers),
+                      "seed": seed})
     if cache.is_file():
         stored = np.load(cache, allow_pickle=False)
         if str(stored["key"]) == key:
@@ -105,7 +108,7 @@ def clip_features(model: EmotionModel, clips: list[LabelledClip], copies: int, l
         for index, clip in enumerate(clips):
             rng = np.random.default_rng([seed, index])
             variants = [clip.samples] + [augment(clip.samples, rng, babble) for _ in range(copies)]
-            features.append([speech_window_means(model, v, layer, DEFAULT_WINDOW, DEFAULT_HOP) for v in variants])
+            features.append([speech_window_means(model, v, layers, DEFAULT_WINDOW, DEFAULT_HOP) for v in variants])
             if (index + 1) % 100 == 0:
                 _log(f"window features: {index + 1}/{len(clips)} clips ({time.monotonic() - started:.0f} s)")
     counts = np.array([[len(f) for f in row] for row in features])
@@ -194,9 +197,10 @@ def run(args: argparse.Namespace) -> int:
     model = EmotionModel.from_pretrained(args.model, device="cpu")
     if model.whisper is None:
         raise ParameterError("the actor head needs a Whisper-based emotion model (--model)")
-    layer = model_layer(model) if args.layer is None else args.layer
-    if not 0 <= layer <= model.whisper.model.config.encoder_layers:
-        raise ParameterError(f"--layer must be 0..{model.whisper.model.config.encoder_layers}, got {layer}")
+    layers = (model_layer(model),) if args.layers is None else tuple(args.layers)
+    deepest = model.whisper.model.config.encoder_layers
+    if not all(0 <= layer <= deepest for layer in layers) or len(set(layers)) != len(layers):
+        raise ParameterError(f"--layers must be distinct values 0..{deepest}, got {list(layers)}")
     config = model.whisper.model.config
     checkpoint_labels = canonical_labels([config.id2label[i] for i in range(config.num_labels)])
     test_speakers = set(args.test_speakers)
@@ -212,9 +216,9 @@ def run(args: argparse.Namespace) -> int:
 
         babble = [read_mono_16k(p) for p in find_audio(args.babble)[:60]]
     args.out.mkdir(parents=True, exist_ok=True)
-    _log(f"{len(clips)} clips of {len({c.speaker for c in clips})} speakers; layer {layer}; "
+    _log(f"{len(clips)} clips of {len({c.speaker for c in clips})} speakers; layers {', '.join(map(str, layers))}; "
          f"{args.copies} augmented copies; test speakers never read: {', '.join(sorted(test_speakers))}")
-    features = clip_features(model, clips, args.copies, layer, args.seed, babble, args.out / FEATURES_FILE)
+    features = clip_features(model, clips, args.copies, layers, args.seed, babble, args.out / FEATURES_FILE)
     references = speaker_references(clips, features)
 
     speakers = sorted(references)
@@ -236,7 +240,7 @@ def run(args: argparse.Namespace) -> int:
                                                 n_labels)["macro_f1"])
     temperature = fit_temperature(by_l2[chosen], targets[order])
     calibrated = clip_probabilities(by_l2[chosen], temperature)
-    summary = {"layer": layer, "copies": args.copies, "l2": chosen, "temperature": temperature,
+    summary = {"layers": list(layers), "copies": args.copies, "l2": chosen, "temperature": temperature,
                "folds": folds, "clips": len(order),
                "out_of_fold": scores(calibrated, targets[order], n_labels),
                "ece_at_1": reliability(clip_probabilities(by_l2[chosen], 1.0), targets[order])
@@ -250,12 +254,12 @@ def run(args: argparse.Namespace) -> int:
 
     w, b = fit_logistic(*training_rows(list(range(len(clips))), clips, features, references, targets, n_labels),
                         n_labels, chosen)
-    head = ActorHead(ActorHeadConfig(d_model=w.shape[1], num_labels=n_labels, layer=layer,
-                                     temperature=round(temperature, 4), reference_id=reference_id(model, layer)))
+    head = ActorHead(ActorHeadConfig(d_model=w.shape[1], num_labels=n_labels, layers=layers,
+                                     temperature=round(temperature, 4), reference_id=reference_id(model, layers)))
     with torch.no_grad():
         head.classifier.weight.copy_(torch.from_numpy(w))
         head.classifier.bias.copy_(torch.from_numpy(b))
-    head.save_pretrained(args.out / ACTOR_FOLDER)
+    head.save_pretrained(args.out / ACTOR_FOLDER, half=True)  # fp16, as models ship
     write_text_atomic(args.out / SUMMARY_FILE, json.dumps(summary, indent=1) + "\n")
     _log(f"actor head in {args.out / ACTOR_FOLDER} (copy it into the model folder to ship it)")
     return 0

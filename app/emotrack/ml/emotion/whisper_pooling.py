@@ -76,15 +76,18 @@ class WhisperWindowScorer:
         """Mean of each window's frame features, through the classifier."""
         return self.model.classifier(window_pool(self.frame_features(encoding), encoding, starts, window))
 
-    def window_means(self, encoding: ClipEncoding, starts: Sequence[int], window: int, layer: int) -> torch.Tensor:
-        """``[len(starts), d_model]``: each window's mean of hidden state ``layer`` (fp32)."""
-        return window_pool(encoding.hidden_states[layer].float(), encoding, starts, window)
+    def window_means(self, encoding: ClipEncoding, starts: Sequence[int], window: int,
+                     layers: Sequence[int]) -> torch.Tensor:
+        """``[len(starts), d_model * len(layers)]``: each window's means of the hidden
+        states ``layers``, concatenated (fp32)."""
+        states = torch.cat([encoding.hidden_states[layer].float() for layer in layers], dim=-1)
+        return window_pool(states, encoding, starts, window)
 
     def actor_logits(self, samples: np.ndarray, starts: Sequence[int], window: int, head: torch.nn.Module,
                      reference: torch.Tensor) -> torch.Tensor:
         """Logits of the actor head (``emotrack.ml.emotion.actor``) for the windows at ``starts``."""
         encoding = self.encode_windows(samples, starts, window)
-        return head(self.window_means(encoding, starts, window, head.config.layer), reference)
+        return head(self.window_means(encoding, starts, window, head.config.layers), reference)
 
     def batch_logits(self, windows: np.ndarray) -> torch.Tensor:
         """Logits of separate equal-length recordings ``[n, samples]``, each encoded alone."""
