@@ -42,11 +42,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 from emotrack.core.articulation import articulation_targets, count_closed_bilabials  # noqa: E402
 from emotrack.core.face_arkit import ARKIT_INDEX  # noqa: E402
-from emotrack.core.face_lips import LipProbe  # noqa: E402
+from emotrack.core.face_lips import CLOSED_MM, LipProbe  # noqa: E402
 from emotrack.core.face_rig import load_face_rig  # noqa: E402
 from emotrack.core.phonemes import phone_segments  # noqa: E402
 
-CLOSED_MM = 1.0
 VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
 TEST_RAVDESS = ("ravdess_A03", "ravdess_A04", "ravdess_A17", "ravdess_A18")
 

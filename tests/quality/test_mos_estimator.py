@@ -108,8 +108,9 @@ def test_bad_audio_and_bad_folders_are_refused(tmp_path, tiny_net):
         MOSEstimator.from_pretrained(tmp_path, device="cpu")
 
 
-def write_corpus(folder, count: int = 12) -> None:
-    """A corpus in mos_corpus's format whose 'PESQ' falls with the white-noise level."""
+def write_corpus(folder, count: int = 12, sources: int = 0) -> None:
+    """A corpus in mos_corpus's format whose 'PESQ' falls with the white-noise level;
+    ``sources`` > 0: the items share that many clean utterances (else one each)."""
     (folder / "audio").mkdir(parents=True)
     rng = np.random.default_rng(0)
     with (folder / RECORDS_FILE).open("w") as records:
@@ -119,7 +120,7 @@ def write_corpus(folder, count: int = 12) -> None:
             noisy = degrade.mix_at_snr(clean, degrade.white_noise(clean.size, rng), snr)
             np.save(folder / "audio" / f"{index:06d}.npy", noisy.astype(np.float16))
             records.write(json.dumps({"index": index, "split": "validation" if index % 4 == 0 else "train",
-                                      "source": f"u{index}", "offset": 0, "samples": clean.size,
+                                      "source": f"u{index % sources if sources else index}", "offset": 0, "samples": clean.size,
                                       "steps": [f"white noise {snr:.1f} dB"], "pesq": 1.04 + 3.6 * (snr + 5) / 35,
                                       "stoi": 0.6 + 0.4 * (snr + 5) / 35}) + "\n")
 
@@ -178,3 +179,36 @@ def test_training_with_the_ranking_loss_runs(tmp_path):
     assert train(tmp_path / "corpus", tmp_path / "run", "--epochs", "1", "--rank-weight", "0.5") == 0
     with pytest.raises(ParameterError, match="rank-weight"):
         train(tmp_path / "corpus", tmp_path / "run2", "--epochs", "1", "--rank-weight", "-1")
+
+
+def test_source_batches_hold_every_item_once_in_same_source_groups():
+    import random
+
+    sources = [f"u{i % 5}" for i in range(23)]
+    chosen = mos_training.source_batches(sources, batch_size=6, per_source=3, rng=random.Random(1))
+    assert sorted(i for batch in chosen for i in batch) == list(range(23))
+    assert all(len(batch) <= 6 for batch in chosen)
+    for batch in chosen:  # whole groups of one source each, a group at most 3
+        runs = [batch[i:i + 3] for i in range(0, len(batch), 3)]
+        assert all(len({sources[i] for i in run}) <= 2 for run in runs)
+    assert len(chosen) == len(mos_training.source_batches(sources, 6, 3, random.Random(2)))
+
+
+def test_ranking_loss_can_be_limited_to_same_source_pairs():
+    target = torch.tensor([4.5, 1.2, 4.5, 1.2])
+    sources = torch.tensor([0, 1, 1, 0])
+    same = sources[:, None] == sources[None, :]
+    # Each utterance's clean item above its degraded one; across utterances item 0 < item 1.
+    predicted = torch.tensor([3.0, 4.0, 5.0, 1.0])
+    assert mos_training.ranking_loss(predicted, target) > 0.5
+    assert mos_training.ranking_loss(predicted, target, same=same) < 0.05
+    assert mos_training.ranking_loss(torch.tensor([1.0, 4.0, 1.0, 4.0]), target, same=same) > 1.0
+
+
+def test_training_with_the_same_source_ranking_runs(tmp_path):
+    write_corpus(tmp_path / "corpus", count=16, sources=3)
+    assert train(tmp_path / "corpus", tmp_path / "run", "--epochs", "2", "--pair-weight", "0.5",
+                 "--items-per-source", "2") == 0
+    with pytest.raises(ParameterError, match="items-per-source"):
+        train(tmp_path / "corpus", tmp_path / "run2", "--epochs", "1", "--pair-weight", "0.5",
+              "--items-per-source", "1")

@@ -17,6 +17,9 @@ from .face_arkit import ARKIT_NAMES, check_weights
 from .face_rig import FaceRig
 
 _MM_PER_UNIT = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
+# Lips this close count as shut (a viewer sees no gap): the lip-sync benchmark's measure
+# of a closed /p b m/, and what the face trainer's closure term aims under.
+CLOSED_MM = 1.0
 
 
 class LipProbe:
@@ -40,6 +43,12 @@ class LipProbe:
         self.neutral_y = rig.neutral[pair, 1]
         self.basis_y = np.stack([rig.dense_delta(n)[pair, 1] for n in ARKIT_NAMES])  # [52, 2]
         self.rest_mm = self.opening_mm(np.zeros((1, len(ARKIT_NAMES)), np.float32))[0]
+
+    @property
+    def opening_row(self) -> np.ndarray:
+        """``[52]``: mm of lip opening per unit of each ARKit weight (the opening is
+        ``rest_mm + weights @ opening_row``), for losses that work on weights."""
+        return self.scale * (self.basis_y[:, 0] - self.basis_y[:, 1])
 
     def opening_mm(self, weights) -> np.ndarray:
         """``[frames]`` lip opening in mm (``rest_mm`` at neutral; less = lips pressed)."""

@@ -54,6 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--max-minutes", type=float, default=defaults.max_minutes)
     parser.add_argument("--lip-weight", type=float, default=1.0, help="weight of a lip vertex's error")
+    parser.add_argument("--closure-weight", type=float, default=0.0,
+                        help="weight of the closure term: mm² the lips stay open past the targets at /p b m/")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
 
@@ -93,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("epochs", "batch_size", "threads", "copies"):
         if getattr(args, name) < 1:
             raise ParameterError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.lip_weight <= 0 or args.closure_weight < 0:
+        raise ParameterError("--lip-weight must be positive and --closure-weight at least 0")
     torch.set_num_threads(args.threads)
     encoder = EmotionModel.from_pretrained(args.encoder, device="cpu").whisper
     if encoder is None:
@@ -132,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
                              f"the encoder gives {shape[0]} of width {shape[2]}")
     settings = TrainSettings(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                              max_minutes=args.max_minutes, seed=args.seed)
-    train_face_net(train, validation, VertexLoss(load_face_rig(), lip_weight=args.lip_weight), args.out, settings,
+    train_face_net(train, validation, VertexLoss(load_face_rig(), lip_weight=args.lip_weight,
+                                                    closure_weight=args.closure_weight), args.out, settings,
                    config=config, log=_log, initial=initial)
     print(f"face network saved in {args.out / 'best'}")
     return 0

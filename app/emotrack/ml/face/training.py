@@ -14,6 +14,12 @@ differences), both through the rig's dense blendshape basis, in millimetres. The
 maps weights linearly to vertices, so the loss is taken on the weight error times the
 basis. Each step uses a random subset of the moving vertices plus every lip vertex (the
 lips are what viewers judge first).
+
+Optional closure term (``--closure-weight``): at the frames where the targets shut the
+lips (a /p b m/), the squared millimetres by which the predicted lips stay more open
+than the targets'. L2 on vertices lets a network that is unsure whether it hears a
+bilabial leave the lips half shut, a gap every viewer sees; this term makes a missed
+closure cost more than a closure that is slightly too firm.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotrack.core.articulation import articulation_targets
+from emotrack.core.articulation import articulation_targets, count_closed_bilabials
 from emotrack.core.emotions import EMOTIONS
+from emotrack.core.face_lips import CLOSED_MM, LipProbe
 from emotrack.core.face_rig import FaceRig
 from emotrack.core.phonemes import PhoneSegment, phone_segments
 from emotrack.errors import ParameterError
@@ -166,7 +173,7 @@ class VertexLoss:
     """L2 on vertex positions and velocities (mm) of weights through a rig's basis."""
 
     def __init__(self, rig: FaceRig, subset: int = 2000, velocity_weight: float = 1.0, lip_share: float = 0.3,
-                 lip_weight: float = 1.0):
+                 lip_weight: float = 1.0, closure_weight: float = 0.0):
         scale = {"mm": 1.0, "cm": 10.0, "m": 1000.0}.get(rig.units, 10.0)
         basis = rig.dense_basis().reshape(52, -1, 3) * scale  # [52, M, 3] in mm
         self.basis = torch.from_numpy(np.ascontiguousarray(basis))
@@ -179,6 +186,9 @@ class VertexLoss:
         # what viewers see, while the same error on a cheek is not.
         self.vertex_weight = torch.ones(self.basis.shape[1])
         self.vertex_weight[torch.from_numpy(self.lips)] = lip_weight
+        self.probe = LipProbe(rig)
+        self.opening = torch.from_numpy(self.probe.opening_row.astype(np.float32))
+        self.closure_weight = closure_weight
 
     def vertices(self, rng: np.random.Generator | None) -> torch.Tensor:
         """Indices into the moving vertices: a random subset (all when ``rng`` is None) + the lips."""
@@ -189,8 +199,9 @@ class VertexLoss:
         return torch.from_numpy(chosen)
 
     def __call__(self, predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                 rng: np.random.Generator | None = None) -> torch.Tensor:
-        """``predicted``/``target`` ``[B, T, 52]``, ``mask`` ``[B, T]`` (1 = real frame)."""
+                 rng: np.random.Generator | None = None, closure: bool = True) -> torch.Tensor:
+        """``predicted``/``target`` ``[B, T, 52]``, ``mask`` ``[B, T]`` (1 = real frame);
+        ``closure`` False leaves out the closure term (validation compares vertex losses)."""
         chosen = self.vertices(rng)
         basis = self.basis[:, chosen].reshape(52, -1).to(predicted.dtype)
         weight = self.vertex_weight[chosen].repeat_interleave(3).to(predicted.dtype)
@@ -201,7 +212,19 @@ class VertexLoss:
         both = mask[:, 1:] * mask[:, :-1]
         speed = (error[:, 1:] - error[:, :-1]).pow(2) * weight
         velocity = (speed.sum(-1) / per_vertex * both).sum() / both.sum().clamp(min=1)
-        return position + self.velocity_weight * velocity
+        total = position + self.velocity_weight * velocity
+        if closure and self.closure_weight > 0:
+            total = total + self.closure_weight * self.closure_gap(predicted, target, mask)
+        return total
+
+    def closure_gap(self, predicted: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Mean squared mm by which the lips stay more open than the targets' at the
+        frames where the targets shut them (0 when a batch has no such frame)."""
+        opening = self.opening.to(predicted.dtype)
+        wanted = (target @ opening) + float(self.probe.rest_mm)
+        shut = mask * (wanted < CLOSED_MM)
+        gap = torch.relu((predicted - target) @ opening)
+        return (gap.pow(2) * shut).sum() / shut.sum().clamp(min=1)
 
 
 def collate(examples: Sequence[FaceExample], emotions: Sequence[np.ndarray | None]):
@@ -240,19 +263,37 @@ def random_emotion(rng: np.random.Generator) -> np.ndarray:
     return vector
 
 
-def evaluate(model: FaceNet, examples: Sequence[FaceExample], loss: VertexLoss, batch_size: int = 16) -> float:
-    """Mean vertex loss over ``examples`` (labelled emotions, a fixed vertex subset)."""
+@dataclass(frozen=True)
+class Evaluation:
+    loss: float  # mean vertex loss (mm², without the closure term, so runs compare)
+    closed: int  # bilabials whose lips shut (as the lip-sync benchmark counts them)
+    bilabials: int
+
+    def __str__(self) -> str:
+        share = self.closed / self.bilabials if self.bilabials else 0.0
+        return f"{self.loss:.3f}, bilabials closed {self.closed}/{self.bilabials} = {share:.1%}"
+
+
+def evaluate(model: FaceNet, examples: Sequence[FaceExample], loss: VertexLoss, batch_size: int = 16) -> Evaluation:
+    """Mean vertex loss over ``examples`` (labelled emotions, a fixed vertex subset) and
+    their closed bilabials (lip opening under ``CLOSED_MM`` at 50 frames/s)."""
     model.eval()
     total = count = 0.0
+    closed = bilabials = 0
     rng = np.random.default_rng(12345)  # the same vertices every epoch
     with torch.inference_mode():
         for start in range(0, len(examples), batch_size):
             batch = examples[start:start + batch_size]
             hidden, emo, target, mask = collate(batch, [None] * len(batch))
             predicted = model(hidden, emo, fps=ENCODER_FPS)
-            total += float(loss(predicted, target, mask, rng)) * len(batch)
+            total += float(loss(predicted, target, mask, rng, closure=False)) * len(batch)
             count += len(batch)
-    return total / max(count, 1)
+            openings = loss.probe.opening_mm(predicted.reshape(-1, predicted.shape[-1]).clamp(0, 1).numpy())
+            for i, example in enumerate(batch):
+                opening = openings.reshape(len(batch), -1)[i, :example.frames]
+                done, of = count_closed_bilabials(example.phones, opening < CLOSED_MM, ENCODER_FPS, 1.0)
+                closed, bilabials = closed + done, bilabials + of
+    return Evaluation(total / max(count, 1), closed, bilabials)
 
 
 def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExample], loss: VertexLoss,
@@ -286,7 +327,7 @@ def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExampl
         log(f"resumed at epoch {epoch} (best validation {best:.3f})")
     if initial is not None and epoch == 0 and validation:
         # The starting network's loss on this run's validation set: what a fine-tune must beat.
-        log(f"epoch 0 (initial network): validation {evaluate(model, validation, loss):.3f}")
+        log(f"epoch 0 (initial network): validation {evaluate(model, validation, loss)}")
     started = time.monotonic()
     while epoch < settings.epochs:
         rng = np.random.default_rng(settings.seed * 1000 + epoch)
@@ -305,8 +346,13 @@ def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExampl
             schedule.step()
             running += float(value.detach())
         epoch += 1
-        val = evaluate(model, validation, loss) if validation else running / steps_per_epoch
-        log(f"epoch {epoch}: train {running / steps_per_epoch:.3f} validation {val:.3f} "
+        if validation:
+            scored = evaluate(model, validation, loss)
+            val, shown = scored.loss, str(scored)
+        else:
+            val = running / steps_per_epoch
+            shown = f"{val:.3f}"
+        log(f"epoch {epoch}: train {running / steps_per_epoch:.3f} validation {shown} "
             f"({(time.monotonic() - started) / 60:.1f} min)")
         if val < best:
             best = val
@@ -334,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--max-minutes", type=float, default=15.0)
     parser.add_argument("--lip-weight", type=float, default=1.0, help="weight of a lip vertex's error")
+    parser.add_argument("--closure-weight", type=float, default=0.0,
+                        help="weight of the closure term: mm² the lips stay open past the targets at /p b m/")
     parser.add_argument("--synthetic", type=int, default=0,
                         help="add this many espeak-ng utterances of the training sentences (needs espeak-ng, "
                              "pocketsphinx); a tenth as many more join validation")
@@ -368,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"{len(train)} training examples ({len(speakers)} speakers), {len(validation)} validation")
     from emotrack.ml.face.modeling import load_face_net
 
-    train_face_net(train, validation, VertexLoss(load_face_rig(), lip_weight=args.lip_weight), args.out,
+    train_face_net(train, validation, VertexLoss(load_face_rig(), lip_weight=args.lip_weight,
+                                                    closure_weight=args.closure_weight), args.out,
                    TrainSettings(epochs=args.epochs, max_minutes=args.max_minutes, lr=args.lr),
                    initial=load_face_net(args.init) if args.init else None)
 

@@ -170,6 +170,7 @@ class CorpusItem:
     stoi: float
     steps: tuple[str, ...]
     audio_path: Path
+    source: str = ""  # the clean utterance it was cut from (and degraded)
 
     def audio(self) -> np.ndarray:
         return np.load(self.audio_path).astype(np.float32)
@@ -263,7 +264,8 @@ def read_corpus(corpus_dir: str | Path, split: str | None = None) -> list[Corpus
         record = json.loads(line)
         if split is None or record["split"] == split:
             items.append(CorpusItem(record["index"], record["split"], record["pesq"], record["stoi"],
-                                    tuple(record["steps"]), corpus / "audio" / f"{record['index']:06d}.npy"))
+                                    tuple(record["steps"]), corpus / "audio" / f"{record['index']:06d}.npy",
+                                    str(record.get("source", ""))))
     return sorted(items, key=lambda item: item.index)
 
 

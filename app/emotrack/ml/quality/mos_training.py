@@ -10,7 +10,14 @@ its ``validation`` split (other speakers) chooses the epoch, by the Pearson corr
 Loss: squared error of the clip's PESQ, plus STOI's (scaled to PESQ's range), plus a
 weak pull of every frame's estimate towards its clip's scores (so the frame curve is a
 local estimate). Features are computed once per item (they have no parameters); batches
-hold items of similar length, so little is padded. After every epoch the run saves
+hold items of similar length, so little is padded.
+
+``--pair-weight`` adds a ranking loss between items cut from the same clean utterance
+(the clean cut above its degraded ones, a milder degradation above a harsher one), and
+batches then hold ``--items-per-source`` items of each of several utterances. It asks for
+what the benchmark's pairs measure, a clean clip above its own degraded versions, with
+the speaker and the recording held fixed; the batch-wide ranking (``--rank-weight``)
+compares different speakers' clips, where PESQ's order says less. After every epoch the run saves
 ``OUT/checkpoint.pt`` (``--resume`` continues from it) and, when validation improved,
 ``OUT/best`` (``save_pretrained``; ``--half`` for what ships).
 """
@@ -54,6 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pooling", choices=("statistics", "attention"), default=MOSConfig.pooling)
     parser.add_argument("--rank-weight", type=float, default=0.0,
                         help="weight of a pairwise ranking loss on clip PESQ (0: squared error only)")
+    parser.add_argument("--pair-weight", type=float, default=0.0,
+                        help="weight of a ranking loss between items of the same clean utterance (0: none)")
+    parser.add_argument("--items-per-source", type=int, default=4,
+                        help="with --pair-weight: items of each clean utterance in a batch")
     parser.add_argument("--no-balance", dest="balance", action="store_false",
                         help="weigh every item alike (default: by 1/sqrt of how common its PESQ is)")
     parser.add_argument("--threads", type=int, default=2)
@@ -74,6 +85,21 @@ def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[lis
     chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(chunks)
     return chunks
+
+
+def source_batches(sources: list[str], batch_size: int, per_source: int, rng: random.Random) -> list[list[int]]:
+    """Every index once, in batches of ``batch_size // per_source`` groups of up to
+    ``per_source`` indices that share a source (so each batch holds same-source pairs)."""
+    by_source: dict[str, list[int]] = {}
+    for index, source in enumerate(sources):
+        by_source.setdefault(source, []).append(index)
+    groups = []
+    for members in by_source.values():
+        rng.shuffle(members)
+        groups += [members[i:i + per_source] for i in range(0, len(members), per_source)]
+    rng.shuffle(groups)
+    per_batch = max(1, batch_size // per_source)
+    return [[i for group in groups[g:g + per_batch] for i in group] for g in range(0, len(groups), per_batch)]
 
 
 def collate(features: list[torch.Tensor], indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -105,7 +131,9 @@ def balance_weights(pesq: np.ndarray, bins: int = 12) -> np.ndarray:
 
 
 def loss_of(model: MOSNet, features: torch.Tensor, mask: torch.Tensor, pesq: torch.Tensor, stoi: torch.Tensor,
-            weights: torch.Tensor | None = None, rank_weight: float = 0.0) -> torch.Tensor:
+            weights: torch.Tensor | None = None, rank_weight: float = 0.0, pair_weight: float = 0.0,
+            sources: torch.Tensor | None = None) -> torch.Tensor:
+    """``sources``: ``[batch]`` integer ids of the items' clean utterances (for ``pair_weight``)."""
     output = model.score_features(features, mask)
     clip = (output.pesq - pesq) ** 2 + (STOI_WEIGHT * (output.stoi - stoi)) ** 2
     frame = ((output.frame_pesq - pesq[:, None]) ** 2 + (STOI_WEIGHT * (output.frame_stoi - stoi[:, None])) ** 2)
@@ -114,14 +142,20 @@ def loss_of(model: MOSNet, features: torch.Tensor, mask: torch.Tensor, pesq: tor
     loss = (per_item if weights is None else weights * per_item).mean()
     if rank_weight > 0:
         loss = loss + rank_weight * ranking_loss(output.pesq, pesq)
+    if pair_weight > 0 and sources is not None:
+        loss = loss + pair_weight * ranking_loss(output.pesq, pesq, same=sources[:, None] == sources[None, :])
     return loss
 
 
-def ranking_loss(predicted: torch.Tensor, target: torch.Tensor, margin: float = RANK_MARGIN) -> torch.Tensor:
+def ranking_loss(predicted: torch.Tensor, target: torch.Tensor, margin: float = RANK_MARGIN,
+                 same: torch.Tensor | None = None) -> torch.Tensor:
     """Mean logistic loss over the batch's pairs whose PESQ differs by more than ``margin``
     when the estimate orders them the other way (RankNet). Squared error alone lets the
-    crowded top of the scale collapse: clean speech and a near-clean copy end up tied."""
+    crowded top of the scale collapse: clean speech and a near-clean copy end up tied.
+    ``same``: ``[batch, batch]`` booleans, the pairs to rank (default: all)."""
     ahead = (target[:, None] - target[None, :]) > margin
+    if same is not None:
+        ahead = ahead & same
     if not ahead.any():
         return predicted.sum() * 0.0
     difference = predicted[:, None] - predicted[None, :]
@@ -146,8 +180,10 @@ def pearson(x: np.ndarray, y: np.ndarray) -> float:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    if args.rank_weight < 0:
-        raise ParameterError("--rank-weight must be >= 0")
+    if args.rank_weight < 0 or args.pair_weight < 0:
+        raise ParameterError("--rank-weight and --pair-weight must be >= 0")
+    if args.pair_weight > 0 and not 2 <= args.items_per_source <= args.batch_size:
+        raise ParameterError("--items-per-source must be 2 ... --batch-size")
     if args.epochs < 1 or args.batch_size < 1 or not args.lr > 0:
         raise ParameterError("--epochs and --batch-size must be >= 1 and --lr > 0")
     torch.set_num_threads(args.threads)
@@ -168,6 +204,9 @@ def run(args: argparse.Namespace) -> int:
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = math.ceil(len(train_items) / args.batch_size)
+    if args.pair_weight > 0:  # as many batches every epoch, whatever the shuffle
+        steps_per_epoch = len(source_batches([item.source for item in train_items], args.batch_size,
+                                             args.items_per_source, random.Random(0)))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, epochs=args.epochs,
                                                    steps_per_epoch=steps_per_epoch, pct_start=0.1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -184,13 +223,23 @@ def run(args: argparse.Namespace) -> int:
         first_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
         log.info("resumed after epoch %d (best validation LCC %.3f)", state["epoch"], best)
     lengths = [f.shape[-1] for f in train_features]
+    source_ids = {source: i for i, source in enumerate(sorted({item.source for item in train_items}))}
+    train_sources = torch.tensor([source_ids[item.source] for item in train_items])
+    if args.pair_weight > 0 and len(source_ids) < 2:
+        raise ParameterError(f"{args.corpus} does not name its items' sources: --pair-weight needs them")
     for epoch in range(first_epoch, args.epochs + 1):
         model.train()
         epoch_started, total = time.monotonic(), 0.0
-        for indices in batches(lengths, args.batch_size, random.Random(f"{args.seed}:{epoch}")):
+        rng = random.Random(f"{args.seed}:{epoch}")
+        if args.pair_weight > 0:
+            epoch_batches = source_batches([item.source for item in train_items], args.batch_size,
+                                           args.items_per_source, rng)
+        else:
+            epoch_batches = batches(lengths, args.batch_size, rng)
+        for indices in epoch_batches:
             features, mask = collate(train_features, indices)
             loss = loss_of(model, features, mask, train_pesq[indices], train_stoi[indices], item_weights[indices],
-                           args.rank_weight)
+                           args.rank_weight, args.pair_weight, train_sources[indices])
             optimizer.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
