@@ -40,18 +40,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
-from emotrack.core.articulation import articulation_targets, count_closed_bilabials  # noqa: E402
+from emotrack.core.articulation import articulation_targets  # noqa: E402
 from emotrack.core.face_arkit import ARKIT_INDEX  # noqa: E402
-from emotrack.core.face_lips import CLOSED_MM, LipProbe  # noqa: E402
+from emotrack.core.face_lips import CLOSED_MM, LipProbe, bilabials_closed  # noqa: E402
 from emotrack.core.face_rig import load_face_rig  # noqa: E402
 from emotrack.core.phonemes import phone_segments  # noqa: E402
 
 VOWELS = frozenset({"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"})
 TEST_RAVDESS = ("ravdess_A03", "ravdess_A04", "ravdess_A17", "ravdess_A18")
-
-
-def bilabials_closed(segments, opening_mm: np.ndarray, fps: float) -> tuple[int, int]:
-    return count_closed_bilabials(segments, opening_mm < CLOSED_MM, fps, widen_frames=1.0)
 
 
 def vowels_shut(segments, opening_mm: np.ndarray, fps: float) -> tuple[int, int]:

@@ -12,14 +12,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Sequence
+
 from ..errors import ParameterError
+from .articulation import count_closed_bilabials
 from .face_arkit import ARKIT_NAMES, check_weights
 from .face_rig import FaceRig
+from .phonemes import PhoneSegment
 
 _MM_PER_UNIT = {"mm": 1.0, "cm": 10.0, "m": 1000.0}
 # Lips this close count as shut (a viewer sees no gap): the lip-sync benchmark's measure
 # of a closed /p b m/, and what the face trainer's closure term aims under.
 CLOSED_MM = 1.0
+
+
+def bilabials_closed(segments: Sequence[PhoneSegment], opening_mm: np.ndarray, fps: float) -> tuple[int, int]:
+    """(/p b m/ segments during which the lips shut, under ``CLOSED_MM``, within a frame
+    either side; /p b m/ segments): the lip-sync figure of the benchmark and the trainer."""
+    return count_closed_bilabials(segments, np.asarray(opening_mm) < CLOSED_MM, fps, widen_frames=1.0)
 
 
 class LipProbe:

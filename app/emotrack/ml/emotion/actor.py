@@ -69,7 +69,8 @@ class ActorHead(nn.Module):
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> ActorHead:
         # The fp16 weights load into the fp32 layer: no cast needed.
-        return load_checkpoint(lambda values: cls(ActorHeadConfig.from_dict(values)), directory, "actor emotion head", device)
+        return load_checkpoint(lambda values: cls(ActorHeadConfig.from_dict(values)), directory,
+                               "actor emotion head", device)
 
 
 def load_actor_head(model_dir: Path, device: torch.device) -> ActorHead | None:

@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotrack.core.articulation import articulation_targets, count_closed_bilabials
+from emotrack.core.articulation import articulation_targets
 from emotrack.core.emotions import EMOTIONS
-from emotrack.core.face_lips import CLOSED_MM, LipProbe
+from emotrack.core.face_lips import CLOSED_MM, LipProbe, bilabials_closed
 from emotrack.core.face_rig import FaceRig
 from emotrack.core.phonemes import PhoneSegment, phone_segments
 from emotrack.errors import ParameterError
@@ -174,8 +174,8 @@ class VertexLoss:
 
     def __init__(self, rig: FaceRig, subset: int = 2000, velocity_weight: float = 1.0, lip_share: float = 0.3,
                  lip_weight: float = 1.0, closure_weight: float = 0.0):
-        scale = {"mm": 1.0, "cm": 10.0, "m": 1000.0}.get(rig.units, 10.0)
-        basis = rig.dense_basis().reshape(52, -1, 3) * scale  # [52, M, 3] in mm
+        self.probe = LipProbe(rig)  # the lip opening, for the closure term and validation
+        basis = rig.dense_basis().reshape(52, -1, 3) * self.probe.scale  # [52, M, 3] in mm
         self.basis = torch.from_numpy(np.ascontiguousarray(basis))
         close = np.linalg.norm(rig.dense_delta("mouthClose")[rig.moving_vertices], axis=1)
         # Lip vertices: those the lip-shutting shape moves by a good share of its largest move.
@@ -186,7 +186,6 @@ class VertexLoss:
         # what viewers see, while the same error on a cheek is not.
         self.vertex_weight = torch.ones(self.basis.shape[1])
         self.vertex_weight[torch.from_numpy(self.lips)] = lip_weight
-        self.probe = LipProbe(rig)
         self.opening = torch.from_numpy(self.probe.opening_row.astype(np.float32))
         self.closure_weight = closure_weight
 
@@ -276,7 +275,7 @@ class Evaluation:
 
 def evaluate(model: FaceNet, examples: Sequence[FaceExample], loss: VertexLoss, batch_size: int = 16) -> Evaluation:
     """Mean vertex loss over ``examples`` (labelled emotions, a fixed vertex subset) and
-    their closed bilabials (lip opening under ``CLOSED_MM`` at 50 frames/s)."""
+    their closed bilabials (``face_lips.bilabials_closed`` at 50 frames/s)."""
     model.eval()
     total = count = 0.0
     closed = bilabials = 0
@@ -289,9 +288,8 @@ def evaluate(model: FaceNet, examples: Sequence[FaceExample], loss: VertexLoss, 
             total += float(loss(predicted, target, mask, rng, closure=False)) * len(batch)
             count += len(batch)
             openings = loss.probe.opening_mm(predicted.reshape(-1, predicted.shape[-1]).clamp(0, 1).numpy())
-            for i, example in enumerate(batch):
-                opening = openings.reshape(len(batch), -1)[i, :example.frames]
-                done, of = count_closed_bilabials(example.phones, opening < CLOSED_MM, ENCODER_FPS, 1.0)
+            for example, opening in zip(batch, openings.reshape(len(batch), -1)):
+                done, of = bilabials_closed(example.phones, opening[:example.frames], ENCODER_FPS)
                 closed, bilabials = closed + done, bilabials + of
     return Evaluation(total / max(count, 1), closed, bilabials)
 

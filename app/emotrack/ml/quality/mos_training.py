@@ -10,16 +10,16 @@ its ``validation`` split (other speakers) chooses the epoch, by the Pearson corr
 Loss: squared error of the clip's PESQ, plus STOI's (scaled to PESQ's range), plus a
 weak pull of every frame's estimate towards its clip's scores (so the frame curve is a
 local estimate). Features are computed once per item (they have no parameters); batches
-hold items of similar length, so little is padded.
+hold items of similar length, so little is padded. After every epoch the run saves
+``OUT/checkpoint.pt`` (``--resume`` continues from it) and, when validation improved,
+``OUT/best`` (``save_pretrained``; ``--half`` for what ships).
 
 ``--pair-weight`` adds a ranking loss between items cut from the same clean utterance
 (the clean cut above its degraded ones, a milder degradation above a harsher one), and
 batches then hold ``--items-per-source`` items of each of several utterances. It asks for
 what the benchmark's pairs measure, a clean clip above its own degraded versions, with
 the speaker and the recording held fixed; the batch-wide ranking (``--rank-weight``)
-compares different speakers' clips, where PESQ's order says less. After every epoch the run saves
-``OUT/checkpoint.pt`` (``--resume`` continues from it) and, when validation improved,
-``OUT/best`` (``save_pretrained``; ``--half`` for what ships).
+compares different speakers' clips, where PESQ's order says less.
 """
 
 from __future__ import annotations
@@ -191,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
     train_items, validation_items = read_corpus(args.corpus, "train"), read_corpus(args.corpus, "validation")
     if not train_items or not validation_items:
         raise ParameterError(f"{args.corpus} needs items in both its train and validation splits")
+    sources = [item.source for item in train_items]
+    if args.pair_weight > 0 and len(set(sources)) < 2:
+        raise ParameterError(f"{args.corpus} does not name its items' sources: --pair-weight needs them")
     model = MOSNet(MOSConfig(hidden_channels=args.hidden_channels, pooling=args.pooling))
     started = time.monotonic()
     train_features, validation_features = item_features(model, train_items), item_features(model, validation_items)
@@ -205,8 +208,7 @@ def run(args: argparse.Namespace) -> int:
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = math.ceil(len(train_items) / args.batch_size)
     if args.pair_weight > 0:  # as many batches every epoch, whatever the shuffle
-        steps_per_epoch = len(source_batches([item.source for item in train_items], args.batch_size,
-                                             args.items_per_source, random.Random(0)))
+        steps_per_epoch = len(source_batches(sources, args.batch_size, args.items_per_source, random.Random(0)))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, epochs=args.epochs,
                                                    steps_per_epoch=steps_per_epoch, pct_start=0.1)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -223,17 +225,14 @@ def run(args: argparse.Namespace) -> int:
         first_epoch, best, history = state["epoch"] + 1, state["best"], state["history"]
         log.info("resumed after epoch %d (best validation LCC %.3f)", state["epoch"], best)
     lengths = [f.shape[-1] for f in train_features]
-    source_ids = {source: i for i, source in enumerate(sorted({item.source for item in train_items}))}
-    train_sources = torch.tensor([source_ids[item.source] for item in train_items])
-    if args.pair_weight > 0 and len(source_ids) < 2:
-        raise ParameterError(f"{args.corpus} does not name its items' sources: --pair-weight needs them")
+    source_ids = {source: i for i, source in enumerate(sorted(set(sources)))}
+    train_sources = torch.tensor([source_ids[source] for source in sources])
     for epoch in range(first_epoch, args.epochs + 1):
         model.train()
         epoch_started, total = time.monotonic(), 0.0
         rng = random.Random(f"{args.seed}:{epoch}")
         if args.pair_weight > 0:
-            epoch_batches = source_batches([item.source for item in train_items], args.batch_size,
-                                           args.items_per_source, rng)
+            epoch_batches = source_batches(sources, args.batch_size, args.items_per_source, rng)
         else:
             epoch_batches = batches(lengths, args.batch_size, rng)
         for indices in epoch_batches:
