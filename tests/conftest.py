@@ -103,7 +103,8 @@ def tiny_actor_model_dir(tiny_whisper_model_dir, tmp_path_factory) -> Path:
 
     import torch
 
-    from emotrack.ml.emotion.actor import ACTOR_FOLDER, ActorHead, ActorHeadConfig
+    from emotrack.core.actor_reference import ACTOR_FOLDER
+    from emotrack.ml.emotion.window_mean_head import WindowMeanHead, WindowMeanHeadConfig
     from emotrack.ml.emotion.actor_training import model_layer, reference_id
     from emotrack.ml.emotion.modeling import EmotionModel
 
@@ -112,8 +113,8 @@ def tiny_actor_model_dir(tiny_whisper_model_dir, tmp_path_factory) -> Path:
     model = EmotionModel.from_pretrained(directory, device="cpu")
     layers = (0, model_layer(model))  # two layers, as the bundled head reads three, concatenated
     torch.manual_seed(1)
-    head = ActorHead(ActorHeadConfig(d_model=16 * len(layers), num_labels=6, layers=layers, temperature=1.0,
-                                     reference_id=reference_id(model, layers)))
+    head = WindowMeanHead(WindowMeanHeadConfig(d_model=16 * len(layers), num_labels=6, layers=layers,
+                                               temperature=1.0, reference_id=reference_id(model, layers)))
     head.save_pretrained(directory / ACTOR_FOLDER)
     return directory
 

@@ -48,6 +48,25 @@ def tiny_whisper_dir(tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="module")
+def tiny_plain_head_dir(tiny_whisper_dir, tmp_path_factory) -> Path:
+    """The tiny Whisper classifier with a plain head (which replaces the checkpoint's own)
+    and an actor head beside it, as the bundled accurate model ships."""
+    import shutil
+
+    from emotrack.core.actor_reference import ACTOR_FOLDER
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, WindowMeanHeadConfig
+
+    directory = tmp_path_factory.mktemp("tiny_plain") / "model"
+    shutil.copytree(tiny_whisper_dir, directory)
+    torch.manual_seed(2)
+    for folder, temperature in ((PLAIN_FOLDER, 1.25), (ACTOR_FOLDER, 1.0)):
+        head = WindowMeanHead(WindowMeanHeadConfig(d_model=32, num_labels=6, layers=(1, 2), temperature=temperature,
+                                                   reference_id="whisper-encoder-test"))
+        head.save_pretrained(directory / folder)
+    return directory
+
+
 def corrected_project(folder: Path, model_dir: Path, seconds: float = 8.0, seed: int = 0,
                       locked: int = 6) -> tuple[Path, int]:
     """Analyse a speech-like clip with ``model_dir``, set the first ``locked`` keys to
@@ -109,6 +128,31 @@ def test_whisper_model_learns_the_corrections(tmp_path, tiny_whisper_dir, capsys
     assert after > before + 0.2, (before, after)
 
 
+def test_the_plain_head_learns_when_the_model_has_one(tmp_path, tiny_plain_head_dir, capsys):
+    from safetensors.torch import load_file
+
+    from emotrack.core.actor_reference import ACTOR_FOLDER
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER
+
+    project, emotion = corrected_project(tmp_path / "p1", tiny_plain_head_dir)
+    out = tmp_path / "learned"
+    code, _, stderr = learn(capsys, "--from-projects", project, "--model", tiny_plain_head_dir, "--out", out, *FAST)
+    assert code == 0, stderr
+    assert corrected_window_share(out, project, emotion) > corrected_window_share(tiny_plain_head_dir, project,
+                                                                                  emotion) + 0.2
+    learned = EmotionModel.from_pretrained(out, device="cpu")
+    assert learned.plain_head is not None and learned.temperature == 1.25  # its own, kept
+    assert learned.actor_head is not None  # copied: it reads the encoder, which did not change
+    assert (out / ACTOR_FOLDER / "model.safetensors").read_bytes() == \
+        (tiny_plain_head_dir / ACTOR_FOLDER / "model.safetensors").read_bytes()
+    # The checkpoint's own head, which the plain head replaces, was left alone.
+    before, after = load_file(tiny_plain_head_dir / "model.safetensors"), load_file(out / "model.safetensors")
+    assert torch.equal(before["classifier.weight"], after["classifier.weight"])
+    plain_before = load_file(tiny_plain_head_dir / PLAIN_FOLDER / "model.safetensors")
+    plain_after = load_file(out / PLAIN_FOLDER / "model.safetensors")
+    assert not torch.equal(plain_before["classifier.weight"], plain_after["classifier.weight"])
+
+
 def test_wav2vec2_model_learns_from_two_projects(tmp_path, tiny_emotion_model_dir, capsys):
     first, emotion = corrected_project(tmp_path / "p1", tiny_emotion_model_dir, seconds=5.0, locked=4)
     second, _ = corrected_project(tmp_path / "p2", tiny_emotion_model_dir, seconds=4.0, seed=1, locked=3)
@@ -123,7 +167,7 @@ def test_wav2vec2_model_learns_from_two_projects(tmp_path, tiny_emotion_model_di
     assert corrected_window_share(out, first, emotion) > corrected_window_share(tiny_emotion_model_dir, first, emotion)
 
 
-@pytest.mark.parametrize("family", ["tiny_emotion_model_dir", "tiny_whisper_dir"])
+@pytest.mark.parametrize("family", ["tiny_emotion_model_dir", "tiny_whisper_dir", "tiny_plain_head_dir"])
 def test_held_out_figures_match_the_saved_model(tmp_path, family, request):
     """The accuracy computed on cached pooled features is what the written model gives."""
     from emotrack.ml.emotion.corrections import LearningOptions, learn_from_corrections, load_sources

@@ -172,9 +172,9 @@ def test_batch_reads_each_character_against_its_own_reference(tiny_actor_model_d
 
 
 def test_a_head_saved_with_one_layer_loads(tmp_path):
-    from emotrack.ml.emotion.actor import ActorHeadConfig
+    from emotrack.ml.emotion.window_mean_head import WindowMeanHeadConfig
 
-    config = ActorHeadConfig.from_dict({"d_model": 16, "num_labels": 6, "layer": 3, "reference_id": "r"})
+    config = WindowMeanHeadConfig.from_dict({"d_model": 16, "num_labels": 6, "layer": 3, "reference_id": "r"})
     assert config.layers == (3,) and config.to_dict()["layers"] == [3]
 
 
@@ -186,3 +186,36 @@ def test_training_refuses_layers_the_encoder_lacks(tiny_whisper_model_dir, tiny_
                               "--model", str(tiny_whisper_model_dir), "--layers", *layers])
     with pytest.raises(ParameterError, match="--layers must be distinct values 0..2"):
         actor_training.run(args)
+
+
+def test_a_plain_head_replaces_the_checkpoints_own(tiny_whisper_model_dir, tiny_corpus, tmp_path):
+    """``--plain`` trains a head on the windows as they are; in the model's plain/ folder
+    it reads every window that no actor reference reads, with its own temperature."""
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER
+
+    parser = argparse.ArgumentParser()
+    actor_training.add_arguments(parser)
+    out = tmp_path / "plain-run"
+    args = parser.parse_args(["--data", str(tiny_corpus), "--out", str(out), "--model", str(tiny_whisper_model_dir),
+                              "--copies", "0", "--folds", "2", "--l2", "0.01", "--threads", "1",
+                              "--layers", "1", "2", "--plain", "--test-speakers"])
+    assert actor_training.run(args) == 0
+    summary = json.loads((out / actor_training.PLAIN_SUMMARY_FILE).read_text())
+    config = json.loads((out / PLAIN_FOLDER / "config.json").read_text())
+    assert config["layers"] == [1, 2] and config["reference_id"] == ""
+    assert config["temperature"] == pytest.approx(summary["temperature"], abs=1e-4)
+    assert not (out / ACTOR_FOLDER).exists()
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_whisper_model_dir, model_dir)
+    shutil.copytree(out / PLAIN_FOLDER, model_dir / PLAIN_FOLDER)
+    checkpoint_only = EmotionModel.from_pretrained(tiny_whisper_model_dir, device="cpu")
+    model = EmotionModel.from_pretrained(model_dir, device="cpu")
+    assert model.plain_head is not None and model.temperature == config["temperature"]
+    clip = tone(300.0, seed=9)
+    plain = model.classify(clip, WINDOW, HOP)
+    np.testing.assert_allclose(plain.sum(), 1.0, atol=1e-5)
+    assert not np.allclose(plain, checkpoint_only.classify(clip, WINDOW, HOP))
+    # Separate windows go through the same head as a sliding analysis.
+    np.testing.assert_allclose(model.predict(clip[:WINDOW][None])[0], model.predict_windows(clip, [0], WINDOW)[0],
+                               atol=1e-5)

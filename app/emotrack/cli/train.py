@@ -15,7 +15,7 @@ TRAINERS = {
                 "learns from the keyframes an animator corrected)"),
     "emotion-actor": ("emotrack.ml.emotion.actor_training",
                       "the actor-referenced head of the emotion model (reads each window relative to "
-                      "the actor's own voice; see 'emotrack actor-reference')"),
+                      "the actor's own voice; see 'emotrack actor-reference'); with --plain, its plain head"),
     "emotion-fast": ("emotrack.ml.emotion.training", "the fast emotion classifier (small wav2vec2, from scratch)"),
     "quality": ("emotrack.ml.quality.training", "the VQScore speech-quality estimator"),
     "quality-mos": ("emotrack.ml.quality.mos_training",

@@ -1,9 +1,9 @@
 """The actor-referenced emotion head: each window read relative to its actor's own voice.
 
-A Whisper emotion model may carry, in its folder's ``actor/`` subfolder, a second head:
-a linear classifier of ``mean_t(h_t) - reference`` for the frames ``t`` of a window, with
-``h_t`` the encoder's hidden states ``layers`` (concatenated) and ``reference`` the mean
-of the same quantity over the speech windows of many of the actor's lines
+A Whisper emotion model may carry, in its folder's ``actor/`` subfolder, a
+:class:`~emotrack.ml.emotion.window_mean_head.WindowMeanHead` that reads each window's
+mean encoder states minus ``reference``: the mean of the same quantity over the speech
+windows of many of the actor's lines
 (:class:`~emotrack.core.actor_reference.ActorReference`). The encoder pass is the one the
 plain head uses, so the actor head costs nothing extra per clip.
 
@@ -15,68 +15,22 @@ held-out speakers in ``benchmarks/emotion_accuracy.py --actor`` and the model ca
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from emotrack.core.actor_reference import ACTOR_FOLDER, ActorReference, ReferenceAccumulator
 from emotrack.core.analysis import WindowProbabilities, voting_windows
 from emotrack.core.vad import detect_voice
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError
-from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
+from emotrack.ml.emotion.window_mean_head import WindowMeanHead, load_window_mean_head
 
 
-@dataclass(frozen=True)
-class ActorHeadConfig:
-    d_model: int  # input width: the encoder's width times len(layers)
-    num_labels: int
-    layers: tuple[int, ...]  # which hidden states (0 = input embedding) the windows pool, concatenated
-    temperature: float = 1.0
-    reference_id: str = ""  # references made for one head fit every head with the same id
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "layers", tuple(int(layer) for layer in self.layers))
-
-    def to_dict(self) -> dict:
-        return {**vars(self), "layers": list(self.layers)}
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ActorHeadConfig:
-        values = dict(values)
-        if "layer" in values:  # heads saved before several layers were read
-            values["layers"] = [values.pop("layer")]
-        return cls(**values)
-
-
-class ActorHead(nn.Module):
-    """Logits (checkpoint label order) of actor-centred window means."""
-
-    def __init__(self, config: ActorHeadConfig):
-        super().__init__()
-        self.config = config
-        self.classifier = nn.Linear(config.d_model, config.num_labels)
-
-    def forward(self, window_means: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-        return self.classifier(window_means - reference)
-
-    def save_pretrained(self, directory: str | Path, half: bool = False) -> None:
-        save_checkpoint(self, self.config.to_dict(), directory, half)
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> ActorHead:
-        # The fp16 weights load into the fp32 layer: no cast needed.
-        return load_checkpoint(lambda values: cls(ActorHeadConfig.from_dict(values)), directory,
-                               "actor emotion head", device)
-
-
-def load_actor_head(model_dir: Path, device: torch.device) -> ActorHead | None:
+def load_actor_head(model_dir: Path, device: torch.device) -> WindowMeanHead | None:
     """The actor head that ships beside a checkpoint, or None when it has none."""
-    folder = Path(model_dir) / ACTOR_FOLDER
-    return ActorHead.from_pretrained(folder, device) if folder.is_dir() else None
+    return load_window_mean_head(Path(model_dir) / ACTOR_FOLDER, device, "actor emotion head")
 
 
 def speech_window_means(model, samples: np.ndarray, layers: tuple[int, ...], window: int, hop: int,
@@ -100,7 +54,7 @@ def speech_window_means(model, samples: np.ndarray, layers: tuple[int, ...], win
         encoding = model.whisper.encode_windows(samples, chosen[begin:end], window)
         rows.append(model.whisper.window_means(encoding, chosen[begin:end], window, layers))
         if with_plain_mood:
-            plain.append(model.whisper.logits_from_encoding(encoding, chosen[begin:end], window))
+            plain.append(model.plain_logits_from_encoding(encoding, chosen[begin:end], window))
     means = torch.cat(rows).float().cpu().numpy()
     if not with_plain_mood:
         return means
@@ -131,7 +85,7 @@ def build_reference(model, lines: Iterable[tuple[str, np.ndarray]], window: int,
     return accumulator.reference(head.config.reference_id, head.config.layers, name)
 
 
-def check_reference(head: ActorHead, reference: ActorReference) -> None:
+def check_reference(head: WindowMeanHead, reference: ActorReference) -> None:
     if reference.model != head.config.reference_id or reference.layers != head.config.layers:
         raise ParameterError(f"the actor reference was made for {reference.model!r} (layers "
                              f"{_names(reference.layers)}), but this emotion model needs "

@@ -1,17 +1,19 @@
-"""Train the actor-referenced head of a Whisper emotion model (``emotrack train emotion-actor``).
+"""Train a window-mean head of a Whisper emotion model (``emotrack train emotion-actor``):
+the actor-referenced head, or with ``--plain`` the plain head that replaces the checkpoint's.
 
     emotrack train emotion-actor --data ../shared/data/emotion --out runs/actor \\
-        --babble ../shared/data/speech_clean --copies 2
+        --babble ../shared/data/speech_clean --copies 2 --layers 2 3 4 [--plain]
 
 The encoder stays frozen (it is the model's own); each speech window of each training
 clip becomes ``mean_t(h_t)`` of the head's layers (concatenated) minus its speaker's reference (the mean
 over all of that speaker's clean speech windows, as ``emotrack actor-reference`` makes
 it from an actor's lines). A multinomial logistic regression on those vectors is the
 head. Augmented copies of each clip (``--copies``) are centred on the speaker's clean
-reference, so the head also learns lines recorded unlike the reference.
+reference, so the head also learns lines recorded unlike the reference. ``--plain``
+leaves the windows as they are (no reference): the head for every line of an unknown actor.
 
 Speaker cross-validation over the training speakers (``--folds``) chooses the L2
-strength, scores the recipe on speakers no fold model heard, and fits the temperature on
+strength (by the mean over corpora of their out-of-fold macro-F1), scores the recipe on speakers no fold model heard, and fits the temperature on
 their out-of-fold clips; the head that ships is then fitted on all training speakers.
 The test speakers (``whisper_training.TEST_SPEAKERS``) are never read.
 """
@@ -32,14 +34,16 @@ from emotrack.core.atomic import write_text_atomic
 from emotrack.core.calibration import clip_probabilities, fit_temperature, reliability
 from emotrack.core.emotions import canonical_labels
 from emotrack.errors import ParameterError
-from emotrack.ml.emotion.actor import ACTOR_FOLDER, ActorHead, ActorHeadConfig, speech_window_means
+from emotrack.ml.emotion.actor import ACTOR_FOLDER, speech_window_means
 from emotrack.ml.emotion.cross_validation import speaker_folds
 from emotrack.ml.emotion.data import LabelledClip, read_labelled_clips
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
 from emotrack.ml.emotion.whisper_training import TEST_SPEAKERS
+from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, WindowMeanHeadConfig
 
 FEATURES_FILE = "window-features.npz"
 SUMMARY_FILE = "actor-cv.json"
+PLAIN_SUMMARY_FILE = "plain-cv.json"
 L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1)
 
 
@@ -51,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layers", type=int, nargs="+", default=None,
                         help="encoder hidden states to read, concatenated (default: the one the model's "
                              "own head reads)")
+    parser.add_argument("--plain", action="store_true",
+                        help="train the plain head instead (windows as they are, no actor reference): it goes "
+                             "to the model folder's plain/ and replaces the checkpoint's own head")
     parser.add_argument("--copies", type=int, default=2, help="augmented copies of each clip (0: clean only)")
     parser.add_argument("--babble", type=Path, default=None, help="clean speech folder for babble noise")
     parser.add_argument("--folds", type=int, default=5)
@@ -190,6 +197,12 @@ def scores(probabilities: np.ndarray, truth: np.ndarray, n_labels: int) -> dict:
     return {"accuracy": float(np.mean(predicted == truth)), "macro_f1": float(np.mean(f1))}
 
 
+def corpus_balanced_f1(probabilities: np.ndarray, truth: np.ndarray, corpora: np.ndarray, n_labels: int) -> float:
+    """The mean over corpora of each corpus's macro-F1."""
+    return float(np.mean([scores(probabilities[corpora == corpus], truth[corpora == corpus], n_labels)["macro_f1"]
+                          for corpus in np.unique(corpora)]))
+
+
 def run(args: argparse.Namespace) -> int:
     if args.copies < 0 or args.folds < 2 or args.threads < 1 or not args.l2 or min(args.l2) <= 0:
         raise ParameterError("--copies must be >= 0, --folds >= 2, --threads >= 1 and every --l2 > 0")
@@ -220,12 +233,16 @@ def run(args: argparse.Namespace) -> int:
          f"{args.copies} augmented copies; test speakers never read: {', '.join(sorted(test_speakers))}")
     features = clip_features(model, clips, args.copies, layers, args.seed, babble, args.out / FEATURES_FILE)
     references = speaker_references(clips, features)
+    if args.plain:
+        references = {speaker: 0.0 for speaker in references}
 
     speakers = sorted(references)
     corpora = {c.speaker: c.corpus for c in clips}
     folds = speaker_folds(speakers, corpora, args.folds, args.seed)
     by_l2: dict[float, list[np.ndarray]] = {}
+    figures_by_l2: dict[float, dict] = {}
     order = [i for fold in folds for i, c in enumerate(clips) if c.speaker in fold]
+    clip_corpora = np.array([clips[i].corpus for i in order])
     for l2 in args.l2:
         logits: dict[int, np.ndarray] = {}
         for fold in folds:
@@ -235,9 +252,13 @@ def run(args: argparse.Namespace) -> int:
             logits.update(zip(held, clip_window_logits(held, clips, features, references, w, b)))
         by_l2[l2] = [logits[i] for i in order]
         figures = scores(clip_probabilities(by_l2[l2], 1.0), targets[order], n_labels)
-        _log(f"L2 {l2:g}: out of fold accuracy {figures['accuracy']:.3f}, macro-F1 {figures['macro_f1']:.3f}")
-    chosen = max(args.l2, key=lambda l2: scores(clip_probabilities(by_l2[l2], 1.0), targets[order],
-                                                n_labels)["macro_f1"])
+        balanced = corpus_balanced_f1(clip_probabilities(by_l2[l2], 1.0), targets[order], clip_corpora, n_labels)
+        _log(f"L2 {l2:g}: out of fold accuracy {figures['accuracy']:.3f}, macro-F1 {figures['macro_f1']:.3f}, "
+             f"mean over corpora {balanced:.3f}")
+        figures_by_l2[l2] = {**figures, "corpus_balanced_macro_f1": balanced}
+    # Each corpus counts alike: speakers of other languages are held out elsewhere, and a
+    # choice carried by one corpus's many speakers fits that corpus.
+    chosen = max(args.l2, key=lambda l2: figures_by_l2[l2]["corpus_balanced_macro_f1"])
     temperature = fit_temperature(by_l2[chosen], targets[order])
     calibrated = clip_probabilities(by_l2[chosen], temperature)
     summary = {"layers": list(layers), "copies": args.copies, "l2": chosen, "temperature": temperature,
@@ -246,22 +267,24 @@ def run(args: argparse.Namespace) -> int:
                "ece_at_1": reliability(clip_probabilities(by_l2[chosen], 1.0), targets[order])
                .expected_calibration_error,
                "ece": reliability(calibrated, targets[order]).expected_calibration_error,
-               "by_l2": {str(l2): scores(clip_probabilities(v, 1.0), targets[order], n_labels)
-                         for l2, v in by_l2.items()}}
+               "by_l2": {str(l2): figures for l2, figures in figures_by_l2.items()}}
     _log(f"chosen L2 {chosen:g}, temperature {temperature:.3f}: out of fold "
          f"{summary['out_of_fold']['accuracy']:.3f} / {summary['out_of_fold']['macro_f1']:.3f}, "
          f"ECE {summary['ece_at_1']:.3f} -> {summary['ece']:.3f}")
 
     w, b = fit_logistic(*training_rows(list(range(len(clips))), clips, features, references, targets, n_labels),
                         n_labels, chosen)
-    head = ActorHead(ActorHeadConfig(d_model=w.shape[1], num_labels=n_labels, layers=layers,
-                                     temperature=round(temperature, 4), reference_id=reference_id(model, layers)))
+    head = WindowMeanHead(WindowMeanHeadConfig(
+        d_model=w.shape[1], num_labels=n_labels, layers=layers, temperature=round(temperature, 4),
+        reference_id="" if args.plain else reference_id(model, layers)))
     with torch.no_grad():
         head.classifier.weight.copy_(torch.from_numpy(w))
         head.classifier.bias.copy_(torch.from_numpy(b))
-    head.save_pretrained(args.out / ACTOR_FOLDER, half=True)  # fp16, as models ship
-    write_text_atomic(args.out / SUMMARY_FILE, json.dumps(summary, indent=1) + "\n")
-    _log(f"actor head in {args.out / ACTOR_FOLDER} (copy it into the model folder to ship it)")
+    folder = args.out / (PLAIN_FOLDER if args.plain else ACTOR_FOLDER)
+    head.save_pretrained(folder, half=True)  # fp16, as models ship
+    write_text_atomic(args.out / (PLAIN_SUMMARY_FILE if args.plain else SUMMARY_FILE),
+                      json.dumps(summary, indent=1) + "\n")
+    _log(f"{'plain' if args.plain else 'actor'} head in {folder} (copy it into the model folder to ship it)")
     return 0
 
 

@@ -54,7 +54,7 @@ def window_logits_per_clip(model: EmotionModel, clips: list[LabelledClip]):
     for clip in clips:
         starts = window_starts(len(clip.samples), DEFAULT_WINDOW, DEFAULT_HOP)
         with torch.inference_mode():
-            logits = model.whisper.window_logits(clip.samples, starts, DEFAULT_WINDOW)[:, model.column_order]
+            logits = model.plain_window_logits(clip.samples, starts, DEFAULT_WINDOW)[:, model.column_order]
         frame = WindowProbabilities(starts=starts, window=DEFAULT_WINDOW, hop=DEFAULT_HOP,
                                     n_samples=len(clip.samples), probabilities=np.zeros((len(starts), 1)),
                                     sample_rate=SAMPLE_RATE)

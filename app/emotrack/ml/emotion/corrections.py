@@ -10,9 +10,11 @@ probabilities averaged over the key's windows against the argmax of the key's va
 
 What is fine-tuned, and why only that: the classification head (``layer_weights`` when
 the model has them, ``projector``, ``classifier``), for Whisper and wav2vec2-style
-classifiers alike. An animator corrects tens of keys, not thousands of clips; the
-encoder's features carry what the corpus taught and stay frozen. As the head pools
-linearly (mean over a window's frames of ``projector(sum_l w_l h_l)``), each window's
+classifiers alike; or the model folder's ``plain/`` head when it has one, as it then
+reads every window in place of the checkpoint's head. An animator corrects tens of keys,
+not thousands of clips; the encoder's features carry what the corpus taught and stay
+frozen. As the head pools linearly (mean over a window's frames of
+``projector(sum_l w_l h_l)``, or of the plain head's layers side by side), each window's
 frames are pooled per layer once, under the frozen encoder, and training runs only the
 head on those cached vectors: seconds, even on CPU.
 
@@ -42,6 +44,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from emotrack.core.actor_reference import ACTOR_FOLDER
 from emotrack.core.corrections import REPORT_FILE, CorrectedKey, correction_targets, split_held_out
 from emotrack.core.document import Project
 from emotrack.core.project_file import load_project
@@ -49,6 +52,7 @@ from emotrack.errors import AudioError, EmotrackError, ModelError, ParameterErro
 from emotrack.json_lines import json_line
 from emotrack.ml.device import autocast
 from emotrack.ml.emotion.modeling import EmotionModel, cut_windows, normalise_windows
+from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER
 from emotrack.resources import emotion_model_dir
 
 # stage, done, total: "features" per project, "training" per epoch.
@@ -163,21 +167,28 @@ def load_sources(paths: Sequence[Path], sample_rate: int = 16000) -> list[Correc
 # --- the head and its inputs -----------------------------------------------------------
 class ClassificationHead(nn.Module):
     """The fine-tuned part of a classifier (the model's own modules, so training them
-    trains the model): ``classifier(projector(sum_l softmax(w)_l x_l))`` of pooled states."""
+    trains the model): ``classifier(projector(sum_l softmax(w)_l x_l))`` of pooled states,
+    or the plain head's ``classifier`` of its layers' pooled states side by side."""
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: EmotionModel) -> None:
         super().__init__()
-        if not (hasattr(model, "projector") and hasattr(model, "classifier")):
-            raise ModelError(f"a {type(model).__name__} cannot learn from corrections: only "
+        self.plain_head = model.plain_head
+        if self.plain_head is not None:
+            return
+        network = model.model
+        if not (hasattr(network, "projector") and hasattr(network, "classifier")):
+            raise ModelError(f"a {type(network).__name__} cannot learn from corrections: only "
                              "Whisper and wav2vec2-style classifiers (projector + classifier) can")
-        self.weighted = bool(getattr(model.config, "use_weighted_layer_sum", False))
-        self.layer_weights = model.layer_weights if self.weighted else None
-        self.projector = model.projector
-        self.classifier = model.classifier
+        self.weighted = bool(getattr(network.config, "use_weighted_layer_sum", False))
+        self.layer_weights = network.layer_weights if self.weighted else None
+        self.projector = network.projector
+        self.classifier = network.classifier
 
     def forward(self, pooled: torch.Tensor) -> torch.Tensor:
-        """Logits (checkpoint column order) of pooled states ``[n, layers, d]`` (the last
-        layer alone when the model has no weighted layer sum)."""
+        """Logits (checkpoint column order) of pooled states ``[n, layers, d]``, the layers
+        of :func:`pooled_layers`."""
+        if self.plain_head is not None:
+            return self.plain_head(pooled.flatten(1))
         if self.weighted:
             hidden = torch.einsum("l,nld->nd", torch.softmax(self.layer_weights, dim=-1), pooled)
         else:
@@ -185,17 +196,26 @@ class ClassificationHead(nn.Module):
         return self.classifier(self.projector(hidden))
 
 
+def pooled_layers(model: EmotionModel) -> list[int] | None:
+    """The hidden states the head reads: the plain head's layers, every one (None) for a
+    weighted layer sum, else the last alone ([-1])."""
+    if model.plain_head is not None:
+        return list(model.plain_head.config.layers)
+    return None if getattr(model.model.config, "use_weighted_layer_sum", False) else [-1]
+
+
 @torch.inference_mode()
 def pooled_states(model: EmotionModel, samples: np.ndarray, starts: np.ndarray, window: int,
                   batch_size: int = 16) -> torch.Tensor:
     """The frozen encoder's hidden states, averaged over each window's frames:
-    ``[len(starts), layers, d]`` on the model's device, float32. ``layers`` is every
-    hidden state for a weighted layer sum, else only the last."""
-    weighted = bool(getattr(model.model.config, "use_weighted_layer_sum", False))
+    ``[len(starts), layers, d]`` on the model's device, float32, for the layers that
+    :func:`pooled_layers` names."""
+    layers = pooled_layers(model)
+    weighted = layers is None
     if len(starts) == 0:
         return torch.zeros(0)
     if model.whisper is not None:
-        return _whisper_pooled(model, samples, starts, window, weighted)
+        return _whisper_pooled(model, samples, starts, window, layers)
     base = getattr(model.model, model.model.base_model_prefix)
     rows = []
     for begin in range(0, len(starts), batch_size):
@@ -211,7 +231,7 @@ def pooled_states(model: EmotionModel, samples: np.ndarray, starts: np.ndarray, 
 
 
 def _whisper_pooled(model: EmotionModel, samples: np.ndarray, starts: np.ndarray, window: int,
-                    weighted: bool) -> torch.Tensor:
+                    layers: list[int] | None) -> torch.Tensor:
     """As ``WhisperWindowScorer.logits_from_encoding`` pools frames, one group of nearby
     windows per encoding (the encoder's chunk grid is fixed, so grouping changes nothing)."""
     scorer = model.whisper
@@ -219,7 +239,7 @@ def _whisper_pooled(model: EmotionModel, samples: np.ndarray, starts: np.ndarray
     for begin, end in scorer.window_groups(starts, window):
         group = starts[begin:end]
         encoding = scorer.encode(samples, int(max(0, group.min())), int(group.max()) + window)
-        states = encoding.hidden_states.float() if weighted else encoding.hidden_states[-1:].float()
+        states = encoding.hidden_states.float() if layers is None else encoding.hidden_states[layers].float()
         for start in group:
             first, last = encoding.frame_range(int(start), window)
             rows.append(states[:, first:last].mean(dim=1))
@@ -307,7 +327,7 @@ def learn_from_corrections(
         raise ParameterError(str(error)) from error
 
     model = EmotionModel.from_pretrained(base_path, device=device)
-    head = ClassificationHead(model.model)
+    head = ClassificationHead(model)
     columns = [_model_columns(model, s, t.keys) for s, t in zip(sources, targets)]
     # The model's logits in app label order, as EmotionModel reports probabilities.
     order = model.column_order
@@ -431,11 +451,17 @@ def _save(model: EmotionModel, base_path: Path, out: Path, report: CorrectionsRe
     shutil.rmtree(partial, ignore_errors=True)
     try:
         network = model.model
-        if _stored_dtype(base_path) == torch.float16:
+        half = _stored_dtype(base_path) == torch.float16
+        if half:
             # Bundled weights are fp16: keep the folder as small (the frozen encoder
             # round-trips exactly; only the head is rounded).
             network = network.to(torch.float16)
         network.save_pretrained(partial, safe_serialization=True)
+        if model.plain_head is not None:  # the head that learned
+            model.plain_head.save_pretrained(partial / PLAIN_FOLDER, half=half)
+        if (base_path / ACTOR_FOLDER).is_dir():
+            # The actor head reads the frozen encoder, which learning left as it was.
+            shutil.copytree(base_path / ACTOR_FOLDER, partial / ACTOR_FOLDER)
         for name in ("preprocessor_config.json",):
             if (base_path / name).is_file():
                 shutil.copy2(base_path / name, partial / name)

@@ -31,7 +31,8 @@ from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError, first_line
 from emotrack.ml.device import autocast, resolve_device
 from emotrack.core.actor_reference import ActorReference
-from emotrack.ml.emotion.actor import ActorHead, check_reference, load_actor_head
+from emotrack.ml.emotion.actor import check_reference, load_actor_head
+from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, load_window_mean_head
 from emotrack.ml.emotion.whisper_pooling import WhisperWindowScorer
 from emotrack.resources import emotion_model_dir
 
@@ -97,9 +98,12 @@ class EmotionModel:
         if self.temperature <= 0:
             raise ValueError(f"emotrack_temperature must be positive, got {self.temperature}")
         self.whisper: WhisperWindowScorer | None = None
+        # A Whisper model folder's ``plain/`` head replaces the checkpoint's own head when
+        # it has one (``window_mean_head.py``); ``temperature`` is then that head's.
+        self.plain_head: WindowMeanHead | None = None
         # The actor-referenced head (``actor.py``) and the reference it reads windows
         # against; windows go through it only while a reference is set (:meth:`use_actor`).
-        self.actor_head: ActorHead | None = None
+        self.actor_head: WindowMeanHead | None = None
         self.actor_temperature = 1.0  # the actor head's own, fitted like ``temperature``
         self.actor: ActorReference | None = None
         self._actor_mean: torch.Tensor | None = None
@@ -158,6 +162,9 @@ class EmotionModel:
         except ValueError as exc:
             raise ModelError(f"emotion model in {path}: {exc}") from exc
         if loaded.whisper is not None:
+            loaded.plain_head = load_window_mean_head(path / PLAIN_FOLDER, torch_device, "plain emotion head")
+            if loaded.plain_head is not None:
+                loaded.temperature = loaded.plain_head.config.temperature
             loaded.actor_head = load_actor_head(path, torch_device)
             if loaded.actor_head is not None:
                 loaded.actor_temperature = loaded.actor_head.config.temperature
@@ -217,12 +224,13 @@ class EmotionModel:
         if self.whisper is not None:
             # One encoding per group of nearby windows (see WhisperWindowScorer.window_groups).
             for begin, end in self.whisper.window_groups(starts, window):
+                encoding = self.whisper.encode_windows(samples, starts[begin:end], window)
                 if self.actor is None:
-                    logits = self.whisper.window_logits(samples, starts[begin:end], window)
+                    logits = self.plain_logits_from_encoding(encoding, starts[begin:end], window)
                     out[begin:end] = self._probabilities(logits)
                 else:
-                    logits = self.whisper.actor_logits(samples, starts[begin:end], window, self.actor_head,
-                                                       self._actor_mean)
+                    logits = self.whisper.head_logits_from_encoding(encoding, starts[begin:end], window,
+                                                                    self.actor_head, self._actor_mean)
                     out[begin:end] = self._probabilities(logits, self.actor_temperature)
                 if progress is not None:
                     progress(end, total)
@@ -233,6 +241,18 @@ class EmotionModel:
             if progress is not None:
                 progress(begin + len(batch_starts), total)
         return out
+
+    def plain_logits_from_encoding(self, encoding, starts: Sequence[int], window: int) -> torch.Tensor:
+        """Logits (checkpoint order) of a Whisper model's plain head for the windows at
+        ``starts`` of an encoding: the ``plain/`` head when the folder has one, else the
+        checkpoint's own."""
+        if self.plain_head is not None:
+            return self.whisper.head_logits_from_encoding(encoding, starts, window, self.plain_head)
+        return self.whisper.logits_from_encoding(encoding, starts, window)
+
+    def plain_window_logits(self, samples: np.ndarray, starts: Sequence[int], window: int) -> torch.Tensor:
+        """:meth:`plain_logits_from_encoding` of the windows of ``samples`` at ``starts``."""
+        return self.plain_logits_from_encoding(self.whisper.encode_windows(samples, starts, window), starts, window)
 
     def classify(self, samples: np.ndarray, window: int = DEFAULT_WINDOW, hop: int = DEFAULT_HOP,
                  batch_size: int = 32, progress: ProgressCallback | None = None) -> np.ndarray:
@@ -248,11 +268,13 @@ class EmotionModel:
         return windows.clip_vector(detect_voice(samples, self.sample_rate))
 
     def _forward(self, batch: np.ndarray) -> np.ndarray:
-        if self.whisper is not None and self.actor is not None:
-            rows = [self.whisper.actor_logits(row, [0], len(row), self.actor_head, self._actor_mean) for row in batch]
-            return self._probabilities(torch.cat(rows), self.actor_temperature)
         if self.whisper is not None:
-            return self._probabilities(self.whisper.batch_logits(batch))
+            # Each window encoded alone, as a separate recording.
+            if self.actor is not None:
+                rows = [self.whisper.head_logits(row, [0], len(row), self.actor_head, self._actor_mean)
+                        for row in batch]
+                return self._probabilities(torch.cat(rows), self.actor_temperature)
+            return self._probabilities(torch.cat([self.plain_window_logits(row, [0], len(row)) for row in batch]))
         inputs = torch.from_numpy(batch).to(self.device)
         if self.normalize:
             inputs = normalise_windows(inputs)

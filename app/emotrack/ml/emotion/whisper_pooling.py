@@ -68,10 +68,6 @@ class WhisperWindowScorer:
         starts = np.asarray(starts, dtype=np.int64)
         return self.encode(samples, int(max(0, starts.min())), int(starts.max()) + window)
 
-    def window_logits(self, samples: np.ndarray, starts: Sequence[int], window: int) -> torch.Tensor:
-        """Logits ``[len(starts), num_labels]`` of the windows of ``samples`` at ``starts``."""
-        return self.logits_from_encoding(self.encode_windows(samples, starts, window), starts, window)
-
     def logits_from_encoding(self, encoding: ClipEncoding, starts: Sequence[int], window: int) -> torch.Tensor:
         """Mean of each window's frame features, through the classifier."""
         return self.model.classifier(window_pool(self.frame_features(encoding), encoding, starts, window))
@@ -83,16 +79,16 @@ class WhisperWindowScorer:
         states = torch.cat([encoding.hidden_states[layer].float() for layer in layers], dim=-1)
         return window_pool(states, encoding, starts, window)
 
-    def actor_logits(self, samples: np.ndarray, starts: Sequence[int], window: int, head: torch.nn.Module,
-                     reference: torch.Tensor) -> torch.Tensor:
-        """Logits of the actor head (``emotrack.ml.emotion.actor``) for the windows at ``starts``."""
-        encoding = self.encode_windows(samples, starts, window)
-        return head(self.window_means(encoding, starts, window, head.config.layers), reference)
+    def head_logits(self, samples: np.ndarray, starts: Sequence[int], window: int, head: torch.nn.Module,
+                    reference: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of a window-mean head (``emotrack.ml.emotion.window_mean_head``) for the
+        windows at ``starts``, relative to ``reference`` when given."""
+        return self.head_logits_from_encoding(self.encode_windows(samples, starts, window), starts, window,
+                                              head, reference)
 
-    def batch_logits(self, windows: np.ndarray) -> torch.Tensor:
-        """Logits of separate equal-length recordings ``[n, samples]``, each encoded alone."""
-        rows = [self.logits_from_encoding(self.encode(row), [0], len(row)) for row in windows]
-        return torch.cat(rows)
+    def head_logits_from_encoding(self, encoding: ClipEncoding, starts: Sequence[int], window: int,
+                                  head: torch.nn.Module, reference: torch.Tensor | None = None) -> torch.Tensor:
+        return head(self.window_means(encoding, starts, window, head.config.layers), reference)
 
 
 def window_pool(frames: torch.Tensor, encoding: ClipEncoding, starts: Sequence[int], window: int) -> torch.Tensor:

@@ -1,0 +1,75 @@
+"""A linear emotion head on the mean encoder states of each analysis window.
+
+The head reads ``mean_t(h_t)`` over a window's frames ``t``, with ``h_t`` the Whisper
+encoder's hidden states ``layers`` side by side, optionally minus a reference (the
+actor's average of the same quantity), and outputs logits in the checkpoint's label
+order. A Whisper emotion model folder may carry two of them beside its checkpoint:
+
+- ``plain/``: read windows as they are. When present, it replaces the checkpoint's own
+  head (``projector`` and ``classifier`` over one weighted sum of layers), which cannot
+  weigh each layer's states separately: on the speakers that the recipe never heard,
+  layers 2-4 side by side read emotion better than any single layer or weighted sum.
+- ``actor/``: read windows relative to an actor's reference (``emotrack.ml.emotion.actor``).
+
+Both read the encoder pass that the clip needs anyway, so they cost nothing extra per clip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
+
+PLAIN_FOLDER = "plain"  # the plain head's subfolder in an emotion model's folder
+
+
+@dataclass(frozen=True)
+class WindowMeanHeadConfig:
+    d_model: int  # input width: the encoder's width times len(layers)
+    num_labels: int
+    layers: tuple[int, ...]  # which hidden states (0 = input embedding) the windows pool, concatenated
+    temperature: float = 1.0
+    reference_id: str = ""  # an actor head's: references made for one head fit every head with the same id
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(int(layer) for layer in self.layers))
+
+    def to_dict(self) -> dict:
+        return {**vars(self), "layers": list(self.layers)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> WindowMeanHeadConfig:
+        values = dict(values)
+        if "layer" in values:  # heads saved before several layers were read
+            values["layers"] = [values.pop("layer")]
+        return cls(**values)
+
+
+class WindowMeanHead(nn.Module):
+    """Logits (checkpoint label order) of window means, centred on ``reference`` if given."""
+
+    def __init__(self, config: WindowMeanHeadConfig):
+        super().__init__()
+        self.config = config
+        self.classifier = nn.Linear(config.d_model, config.num_labels)
+
+    def forward(self, window_means: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
+        return self.classifier(window_means if reference is None else window_means - reference)
+
+    def save_pretrained(self, directory: str | Path, half: bool = False) -> None:
+        save_checkpoint(self, self.config.to_dict(), directory, half)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu",
+                        what: str = "emotion head") -> WindowMeanHead:
+        # The fp16 weights load into the fp32 layer: no cast needed.
+        return load_checkpoint(lambda values: cls(WindowMeanHeadConfig.from_dict(values)), directory, what, device)
+
+
+def load_window_mean_head(folder: Path, device: torch.device, what: str) -> WindowMeanHead | None:
+    """The head saved in ``folder`` (a subfolder of a model's folder), or None when there is none."""
+    return WindowMeanHead.from_pretrained(folder, device, what) if Path(folder).is_dir() else None
