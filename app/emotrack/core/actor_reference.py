@@ -7,10 +7,11 @@ speech of many of the actor's lines), the actor-referenced emotion head reads ea
 window relative to that actor instead (``emotrack.ml.emotion.actor``).
 
 The reference must span the actor's range: lines of one emotion only make that emotion
-their "normal" and hide it. ``MIN_LINES`` is the fewest lines that the benchmark found
-worth it (``benchmarks/emotion_accuracy.py --actor``), and each reference counts the
-moods the plain emotion head hears in its lines, so that a one-sided session is flagged
-(:meth:`ActorReference.warnings`).
+their "normal" and hide it. ``MIN_LINES`` is the number of lines from which the benchmark
+found the full gain (``benchmarks/emotion_accuracy.py --actor``; the head leans a
+reference of fewer lines on the training speakers' average voice), and each reference
+counts the moods the plain emotion head hears in its lines, so that a one-sided session
+is flagged (:meth:`ActorReference.warnings`).
 
 Plain numpy + JSON, so projects and pipelines can keep references without torch. A
 reference belongs to the encoder layers of one model (``model``, ``layers``): it means
@@ -31,7 +32,7 @@ from .atomic import write_json_atomic
 FORMAT = "emotrack-actor-reference"
 ACTOR_FOLDER = "actor"  # the actor head's subfolder in an emotion model's folder
 VERSION = 2  # 2: several encoder layers ("layers"); version 1 held one ("layer")
-MIN_LINES = 12  # fewer lines than this: the accuracy gain is small and the risk large
+MIN_LINES = 12  # fewer lines than this: the head blends the reference with its prior, and gains less
 # More of the lines than this heard as one emotion (by the plain head): a one-sided session.
 ONE_SIDED_SHARE = 0.5
 
@@ -86,7 +87,7 @@ class ActorReference:
         notes = []
         if self.too_few_lines:
             notes.append(f"it holds {len(self.lines)} lines; under {MIN_LINES} lines (spanning several emotions) "
-                         "it may do more harm than good")
+                         "it leans on the average voice of the speakers the model was trained on, and helps less")
         if self.one_sided:
             mood, share = self.dominant_mood
             notes.append(f"{share:.0%} of its lines sound like {mood}: a reference of one mood hides that mood "

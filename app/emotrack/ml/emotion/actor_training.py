@@ -5,16 +5,19 @@ the actor-referenced head, or with ``--plain`` the plain head that replaces the 
         --babble ../shared/data/speech_clean --copies 2 --layers 2 3 4 [--plain]
 
 The encoder stays frozen (it is the model's own); each speech window of each training
-clip becomes ``mean_t(h_t)`` of the head's layers (concatenated) minus its speaker's reference (the mean
-over all of that speaker's clean speech windows, as ``emotrack actor-reference`` makes
-it from an actor's lines). A multinomial logistic regression on those vectors is the
-head. Augmented copies of each clip (``--copies``) are centred on the speaker's clean
-reference, so the head also learns lines recorded unlike the reference. ``--plain``
+clip becomes ``mean_t(h_t)`` of the head's layers (concatenated) minus its speaker's
+reference (the mean over all of that speaker's clean speech windows, as ``emotrack
+actor-reference`` makes it from an actor's lines). A multinomial logistic regression on
+those vectors is the head. Augmented copies of each clip (``--copies``) are centred on
+the speaker's clean reference, so the head also learns lines recorded unlike the
+reference. The head keeps the training speakers' mean reference and blends a reference
+of few lines with it (``--prior-lines``: as if it were that many more lines). ``--plain``
 leaves the windows as they are (no reference): the head for every line of an unknown actor.
 
 Speaker cross-validation over the training speakers (``--folds``) chooses the L2
-strength (by the mean over corpora of their out-of-fold macro-F1), scores the recipe on speakers no fold model heard, and fits the temperature on
-their out-of-fold clips; the head that ships is then fitted on all training speakers.
+strength (by the mean over corpora of their out-of-fold macro-F1), scores the recipe on
+speakers no fold model heard, and fits the temperature on their out-of-fold clips; the
+head that ships is then fitted on all training speakers.
 The test speakers (``whisper_training.TEST_SPEAKERS``) are never read.
 """
 
@@ -58,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plain", action="store_true",
                         help="train the plain head instead (windows as they are, no actor reference): it goes "
                              "to the model folder's plain/ and replaces the checkpoint's own head")
+    parser.add_argument("--prior-lines", type=float, default=3.0,
+                        help="blend a reference of n lines with the training speakers' mean reference as if "
+                             "that were this many more lines (0: off; the actor head only)")
     parser.add_argument("--copies", type=int, default=2, help="augmented copies of each clip (0: clean only)")
     parser.add_argument("--babble", type=Path, default=None, help="clean speech folder for babble noise")
     parser.add_argument("--folds", type=int, default=5)
@@ -204,8 +210,10 @@ def corpus_balanced_f1(probabilities: np.ndarray, truth: np.ndarray, corpora: np
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.copies < 0 or args.folds < 2 or args.threads < 1 or not args.l2 or min(args.l2) <= 0:
-        raise ParameterError("--copies must be >= 0, --folds >= 2, --threads >= 1 and every --l2 > 0")
+    if args.copies < 0 or args.folds < 2 or args.threads < 1 or not args.l2 or min(args.l2) <= 0 \
+            or args.prior_lines < 0:
+        raise ParameterError("--copies and --prior-lines must be >= 0, --folds >= 2, --threads >= 1 and "
+                             "every --l2 > 0")
     torch.set_num_threads(args.threads)
     model = EmotionModel.from_pretrained(args.model, device="cpu")
     if model.whisper is None:
@@ -274,12 +282,15 @@ def run(args: argparse.Namespace) -> int:
 
     w, b = fit_logistic(*training_rows(list(range(len(clips))), clips, features, references, targets, n_labels),
                         n_labels, chosen)
+    prior_lines = 0.0 if args.plain else args.prior_lines
     head = WindowMeanHead(WindowMeanHeadConfig(
         d_model=w.shape[1], num_labels=n_labels, layers=layers, temperature=round(temperature, 4),
-        reference_id="" if args.plain else reference_id(model, layers)))
+        reference_id="" if args.plain else reference_id(model, layers), prior_lines=prior_lines))
     with torch.no_grad():
         head.classifier.weight.copy_(torch.from_numpy(w))
         head.classifier.bias.copy_(torch.from_numpy(b))
+        if prior_lines > 0:  # the training speakers' mean reference, each speaker alike
+            head.prior_reference.copy_(torch.from_numpy(np.mean([references[s] for s in speakers], axis=0)))
     folder = args.out / (PLAIN_FOLDER if args.plain else ACTOR_FOLDER)
     head.save_pretrained(folder, half=True)  # fp16, as models ship
     write_text_atomic(args.out / (PLAIN_SUMMARY_FILE if args.plain else SUMMARY_FILE),

@@ -188,7 +188,8 @@ class EmotionModel:
                                  "(the bundled accurate model has one)")
         check_reference(self.actor_head, reference)
         self.actor = reference
-        self._actor_mean = torch.from_numpy(reference.mean).to(self.device)
+        self._actor_mean = self.actor_head.blended_reference(torch.from_numpy(reference.mean).to(self.device),
+                                                             len(reference.lines))
 
     @torch.inference_mode()
     def predict(self, windows: np.ndarray, batch_size: int = 32) -> np.ndarray:

@@ -34,6 +34,9 @@ class WindowMeanHeadConfig:
     layers: tuple[int, ...]  # which hidden states (0 = input embedding) the windows pool, concatenated
     temperature: float = 1.0
     reference_id: str = ""  # an actor head's: references made for one head fit every head with the same id
+    # An actor head's: a reference of n lines is blended with the training speakers' mean
+    # reference (the ``prior_reference`` buffer) as if that were ``prior_lines`` more lines.
+    prior_lines: float = 0.0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(int(layer) for layer in self.layers))
@@ -54,8 +57,26 @@ class WindowMeanHead(nn.Module):
 
     def __init__(self, config: WindowMeanHeadConfig):
         super().__init__()
+        if config.prior_lines < 0:
+            raise ValueError(f"prior_lines must be >= 0, got {config.prior_lines}")
         self.config = config
         self.classifier = nn.Linear(config.d_model, config.num_labels)
+        if config.prior_lines > 0:
+            self.register_buffer("prior_reference", torch.zeros(config.d_model))
+
+    def blended_reference(self, mean: torch.Tensor, lines: int) -> torch.Tensor:
+        """The reference this head reads windows against, for an actor's ``mean`` over
+        ``lines`` lines: pulled toward the training speakers' mean while the lines are few.
+
+        Why: a mean over a few lines holds their moods as much as the actor's voice (one
+        line of anger makes anger the actor's normal). Out of fold, blending with
+        ``prior_lines`` = 3 took one line from 0.60 to 0.75 accuracy, three lines from 0.73
+        to 0.78, and left twelve lines as they were (model card)."""
+        if self.config.prior_lines <= 0:
+            return mean
+        lines = max(1, int(lines))
+        prior = self.prior_reference.to(mean)
+        return (lines * mean + self.config.prior_lines * prior) / (lines + self.config.prior_lines)
 
     def forward(self, window_means: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
         return self.classifier(window_means if reference is None else window_means - reference)
