@@ -10,9 +10,9 @@ rig the lips are 0.64 mm apart at rest; pressed lips give a negative opening.
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Sequence
+
+import numpy as np
 
 from ..errors import ParameterError
 from .articulation import count_closed_bilabials
