@@ -22,7 +22,10 @@ that speaker's unlabelled lines, as ``emotrack classify --same-actor`` does (the
 accurate model's actor head): ``all`` (every evaluated clip of the speaker, the
 session), ``random:K`` (K of the speaker's clips drawn at random, ``--draws`` times),
 or ``emotion:E`` (only the speaker's clips of emotion E: the worst case, a session of
-one mood; ``emotion:each`` takes each non-neutral emotion in turn).
+one mood; ``emotion:each`` takes each non-neutral emotion in turn). ``--actor voices``
+gives the model every evaluated clip as one unlabelled batch, as ``emotrack classify``
+does with many files: it groups them by voice and reads each against its own group
+(``emotrack.ml.emotion.voices``), and the benchmark prints which speakers each voice holds.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 from emotrack.core.calibration import reliability  # noqa: E402
 from emotrack.ml.emotion.actor import build_reference  # noqa: E402
+from emotrack.ml.emotion.voices import read_by_voice  # noqa: E402
 from emotrack.ml.emotion.data import read_labelled_clips  # noqa: E402
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel  # noqa: E402
 from emotrack.ml.emotion.training import Evaluation  # noqa: E402
@@ -47,9 +51,17 @@ from emotrack.ml.emotion.whisper_training import TEST_SPEAKERS  # noqa: E402
 
 
 def classify_all(model: EmotionModel, clips, window: int, hop: int, temperature: float,
-                 references: dict | None = None) -> np.ndarray:
+                 references: dict | str | None = None) -> np.ndarray:
     """Clip probabilities; with ``references`` ({clip index: ActorReference}) each clip is
-    read relative to its own reference."""
+    read relative to its own reference; with ``"voices"``, the clips are grouped by voice
+    (``temperature`` then stands for both heads': 1 or the fitted ones)."""
+    if references == "voices":
+        fitted = model.temperature, model.actor_temperature
+        if temperature == 1.0:
+            model.temperature = model.actor_temperature = 1.0
+        readings = read_by_voice(model, ((str(i), c.samples) for i, c in enumerate(clips)), window, hop)
+        model.temperature, model.actor_temperature = fitted
+        return np.stack([r.probabilities for r in readings])
     if references is None:
         model.temperature = temperature
         return np.stack([model.classify(clip.samples, window, hop) for clip in clips])
@@ -97,6 +109,20 @@ def actor_references(model: EmotionModel, clips, source: str, window: int, hop: 
     return out
 
 
+def print_voices(model: EmotionModel, clips, window: int, hop: int) -> None:
+    """Which speakers each voice group holds (one more pass over the clips)."""
+    readings = read_by_voice(model, ((str(i), c.samples) for i, c in enumerate(clips)), window, hop)
+    groups = {r.group.number: r.group for r in readings}
+    print(f"voices: {len(groups)} found in one batch of {len(clips)} clips of "
+          f"{len({c.speaker for c in clips})} speakers")
+    for number, group in sorted(groups.items()):
+        held: dict[str, int] = {}
+        for i in group.members:
+            held[clips[i].speaker] = held.get(clips[i].speaker, 0) + 1
+        kind = "own reference" if group.reference is not None else "one-sided: read alone"
+        print(f"  voice {number} ({kind}): " + ", ".join(f"{s} {n}" for s, n in sorted(held.items())))
+
+
 def draw_reliability(path: Path, curves: dict[str, tuple], title: str) -> None:
     import matplotlib
 
@@ -134,7 +160,8 @@ def main() -> int:
     parser.add_argument("--reliability", type=Path, default=None, help="write the reliability diagram here (PNG)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--actor", default=None, metavar="SOURCE",
-                        help="read each speaker relative to an actor reference: all, random:K or emotion:E|each")
+                        help="read each speaker relative to an actor reference: all, random:K or emotion:E|each; "
+                             "voices: group all clips by voice, as classify does")
     parser.add_argument("--draws", type=int, default=5, help="random:K draws (figures are their mean)")
     args = parser.parse_args()
 
@@ -143,7 +170,12 @@ def main() -> int:
     clips = read_labelled_clips(args.data, speakers)
     model = EmotionModel.from_pretrained(args.model, device=args.device)
     draws = [None]
-    if args.actor:
+    if args.actor == "voices":
+        if model.voice_space is None:
+            raise SystemExit("--actor voices needs a model with an actor head and a voice space (the bundled "
+                             "accurate model)")
+        draws = ["voices"]
+    elif args.actor:
         if model.actor_head is None:
             raise SystemExit("--actor needs a model with an actor head (the bundled accurate model)")
         draws = actor_references(model, clips, args.actor, args.window, args.hop, args.draws)
@@ -171,7 +203,9 @@ def main() -> int:
         raw = reliability(np.concatenate([classify_all(model, clips[:len(truth) // len(runs)], args.window, args.hop,
                                                        1.0, references) for references in draws]), truth)
         curves["T = 1 (no calibration)"] = (raw, raw.expected_calibration_error)
-    if args.actor:
+    if args.actor == "voices":
+        print_voices(model, clips, args.window, args.hop)
+    elif args.actor:
         references = {id(r): r for chosen in draws for r in chosen.values()}.values()
         flagged = sum(r.one_sided for r in references)
         print(f"actor reference: {args.actor} (each speaker's own unlabelled lines); {flagged} of "

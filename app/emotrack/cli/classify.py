@@ -5,8 +5,12 @@ Pipelines and benchmarks rely on exactly this shape:
 be read gets ``{"path": ..., "error": ...}`` and the exit code becomes 2, so one bad
 file does not stop a batch.
 
-With ``--actor`` or ``--same-actor`` the accurate model reads each line relative to the
-actor's own voice (``emotrack.ml.emotion.actor``).
+Given several files, the accurate model groups them by voice and reads each line relative
+to its own voice's lines (``emotrack.ml.emotion.voices``); each record then also says
+``"voice": N`` (1, 2, ... in the order the voices first appear). ``--each-alone`` reads
+every line on its own instead, so that a line's result never depends on the others in
+the batch. With ``--actor`` or ``--same-actor`` every line is read relative to one
+actor's reference (``emotrack.ml.emotion.actor``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import sys
 
 from ..errors import EmotrackError, ParameterError
 from ..io.audio import load_audio
-from ..pipeline import classify_clip, load_emotion_model
+from ..pipeline import classify_clip, load_emotion_model, output_labels
 from . import options
 from .actor import reference_from_files, warn_about
 from ..json_lines import json_line
@@ -35,8 +39,49 @@ def register(subparsers) -> None:
     parser.add_argument("--same-actor", action="store_true",
                         help="the files are lines of one actor: make the actor reference from all of them "
                              "first, then read each line relative to it (needs many lines of varied emotion)")
+    parser.add_argument("--each-alone", action="store_true",
+                        help="read every file on its own (by default several files are grouped by voice and "
+                             "each line is read relative to its voice's other lines)")
     options.add_analysis_options(parser)
     parser.set_defaults(func=run)
+
+
+def run_by_voice(args: argparse.Namespace, model, settings) -> int:
+    """Read every file first (one encoder pass each), group the lines by voice, then print
+    each line's record in the order given."""
+    from ..ml.emotion.voices import read_by_voice
+
+    failed: dict[str, str] = {}
+
+    def readable_lines():
+        for path in args.audio:
+            try:
+                yield path, load_audio(path, channel=args.channel, raw=options.raw_format(args)).samples
+            except EmotrackError as error:
+                print(f"emotrack: error: {options.one_line(error)}", file=sys.stderr)
+                failed[path] = str(error)
+
+    progress = options.StderrProgress("reading lines", unit="files")
+    readings = read_by_voice(model, readable_lines(), settings.window, settings.hop, settings.min_pause,
+                             progress=lambda done: progress(done + len(failed), len(args.audio)))
+    by_path = {reading.name: reading for reading in readings}
+    groups = {reading.group.number: reading.group for reading in readings}
+    print(f"emotrack: {len(readings)} lines in {len(groups)} voice{'s' if len(groups) != 1 else ''}; each line "
+          "is read relative to its voice's lines (--each-alone: each line on its own)", file=sys.stderr)
+    for group in groups.values():
+        if group.one_sided:
+            print(f"emotrack: warning: {group.describe()}", file=sys.stderr)
+    labels = output_labels(model.labels)
+    for path in args.audio:
+        if path in failed:
+            print(json_line({"path": path, "error": failed[path]}), flush=True)
+            continue
+        reading = by_path[path]
+        probabilities = dict(zip(labels, (float(p) for p in reading.probabilities)))
+        print(json_line({"path": path, "probabilities": {k: round(v, 6) for k, v in probabilities.items()},
+                         "label": max(probabilities, key=probabilities.get), "voice": reading.group.number}),
+              flush=True)
+    return 2 if failed else 0
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
@@ -44,6 +89,9 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     if args.same_actor and args.actor:
         raise ParameterError("give --actor or --same-actor, not both")
     model = load_emotion_model(args.model, args.device)
+    if (len(args.audio) > 1 and not (args.each_alone or args.actor or args.same_actor)
+            and model.voice_space is not None):
+        return run_by_voice(args, model, settings)
     actor = options.actor_reference(model, args)
     failed: dict[str, str] = {}
     if args.same_actor:

@@ -150,14 +150,15 @@ class StderrProgress:
     """'analysing x.wav: 40 % (120/300 windows)' on stderr: redrawn in place on a terminal,
     one line per 10 % otherwise (logs stay short)."""
 
-    def __init__(self, label: str) -> None:
+    def __init__(self, label: str, unit: str = "windows") -> None:
         self.label = label
+        self.unit = unit
         self.tty = sys.stderr.isatty()
         self._last_decile = -1
 
     def __call__(self, done: int, total: int) -> None:
         percent = 100 * done // max(total, 1)
-        text = f"{self.label}: {percent:3d} % ({done}/{total} windows)"
+        text = f"{self.label}: {percent:3d} % ({done}/{total} {self.unit})"
         if self.tty:
             print(f"\r{text}", end="\n" if done >= total else "", file=sys.stderr, flush=True)
         elif percent // 10 != self._last_decile:

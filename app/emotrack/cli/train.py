@@ -16,6 +16,9 @@ TRAINERS = {
     "emotion-actor": ("emotrack.ml.emotion.actor_training",
                       "the actor-referenced head of the emotion model (reads each window relative to "
                       "the actor's own voice; see 'emotrack actor-reference'); with --plain, its plain head"),
+    "voice-space": ("emotrack.ml.emotion.voice_space_training",
+                    "the voice space beside the actor head (groups a batch of lines by voice, so that "
+                    "'classify' reads each line against its own voice's lines)"),
     "emotion-fast": ("emotrack.ml.emotion.training", "the fast emotion classifier (small wav2vec2, from scratch)"),
     "quality": ("emotrack.ml.quality.training", "the VQScore speech-quality estimator"),
     "quality-mos": ("emotrack.ml.quality.mos_training",
@@ -33,7 +36,8 @@ CORRECTIONS_TRAINER = ("emotrack.ml.emotion.corrections",
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "train", help="train a model (emotion, emotion-actor, emotion-fast, quality, quality-mos, enhance, face)",
+        "train", help="train a model (emotion, emotion-actor, voice-space, emotion-fast, quality, quality-mos, "
+                      "enhance, face)",
         add_help=False,
         description="Train a model; 'emotrack train MODEL --help' lists its options.",
     )

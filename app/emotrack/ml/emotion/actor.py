@@ -33,28 +33,35 @@ def load_actor_head(model_dir: Path, device: torch.device) -> WindowMeanHead | N
     return load_window_mean_head(Path(model_dir) / ACTOR_FOLDER, device, "actor emotion head")
 
 
-def speech_window_means(model, samples: np.ndarray, layers: tuple[int, ...], window: int, hop: int,
-                        min_pause: float = 0.25, with_plain_mood: bool = False):
-    """``[speech windows, d_model * len(layers)]``: the mean hidden states ``layers`` over each analysis
-    window that votes in ``classify`` (those that hold speech; all of them in a clip
-    without detected speech), float32. ``with_plain_mood``: also the emotion the plain
-    head hears in the line (its clip label), from the same encoder pass."""
+def speech_window_encodings(model, samples: np.ndarray, window: int, hop: int, min_pause: float = 0.25):
+    """``(encoding, starts)`` for each group of the analysis windows that vote in
+    ``classify`` (those that hold speech; all of them in a clip without detected speech)."""
     if model.whisper is None:
         raise ModelError("actor references need a Whisper-based emotion model")
     samples = np.asarray(samples, dtype=np.float32)
     starts = window_starts(len(samples), window, hop)
     if len(starts) == 0:
-        empty = np.zeros((0, model.whisper.model.config.d_model * len(layers)), np.float32)
-        return (empty, None) if with_plain_mood else empty
+        return
     windows = WindowProbabilities(starts=starts, window=window, hop=hop, n_samples=len(samples),
                                   probabilities=np.zeros((len(starts), 1)), sample_rate=model.sample_rate)
     chosen = starts[voting_windows(windows, detect_voice(samples, model.sample_rate, min_pause=min_pause))]
-    rows, plain = [], []
     for begin, end in model.whisper.window_groups(chosen, window):
-        encoding = model.whisper.encode_windows(samples, chosen[begin:end], window)
-        rows.append(model.whisper.window_means(encoding, chosen[begin:end], window, layers))
+        yield model.whisper.encode_windows(samples, chosen[begin:end], window), chosen[begin:end]
+
+
+def speech_window_means(model, samples: np.ndarray, layers: tuple[int, ...], window: int, hop: int,
+                        min_pause: float = 0.25, with_plain_mood: bool = False):
+    """``[speech windows, d_model * len(layers)]``: the mean hidden states ``layers`` over each
+    window of :func:`speech_window_encodings`, float32. ``with_plain_mood``: also the
+    emotion the plain head hears in the line (its clip label), from the same encoder pass."""
+    rows, plain = [], []
+    for encoding, starts in speech_window_encodings(model, samples, window, hop, min_pause):
+        rows.append(model.whisper.window_means(encoding, starts, window, layers))
         if with_plain_mood:
-            plain.append(model.plain_logits_from_encoding(encoding, chosen[begin:end], window))
+            plain.append(model.plain_logits_from_encoding(encoding, starts, window))
+    if not rows:
+        empty = np.zeros((0, model.whisper.model.config.d_model * len(layers)), np.float32)
+        return (empty, None) if with_plain_mood else empty
     means = torch.cat(rows).float().cpu().numpy()
     if not with_plain_mood:
         return means

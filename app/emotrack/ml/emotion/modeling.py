@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from emotrack.core.actor_reference import ACTOR_FOLDER, ActorReference
 from emotrack.core.analysis import WindowProbabilities
 from emotrack.core.emotions import EMOTIONS, canonical_labels
 from emotrack.core.vad import detect_voice
+from emotrack.core.voice_groups import VoiceSpace
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError, first_line
 from emotrack.ml.device import autocast, resolve_device
-from emotrack.core.actor_reference import ActorReference
 from emotrack.ml.emotion.actor import check_reference, load_actor_head
 from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, load_window_mean_head
 from emotrack.ml.emotion.whisper_pooling import WhisperWindowScorer
@@ -107,6 +108,9 @@ class EmotionModel:
         self.actor_temperature = 1.0  # the actor head's own, fitted like ``temperature``
         self.actor: ActorReference | None = None
         self._actor_mean: torch.Tensor | None = None
+        # Beside the actor head: where lines of one voice land together, so a batch of
+        # lines can be grouped by voice and each group read against itself (voice_groups.py).
+        self.voice_space: VoiceSpace | None = None
         if config.model_type == "whisper":
             if mel_filters is None:
                 raise ValueError("a Whisper classifier needs its feature extractor's mel filters")
@@ -168,6 +172,7 @@ class EmotionModel:
             loaded.actor_head = load_actor_head(path, torch_device)
             if loaded.actor_head is not None:
                 loaded.actor_temperature = loaded.actor_head.config.temperature
+                loaded.voice_space = VoiceSpace.load(path / ACTOR_FOLDER)
         return loaded
 
     def with_actor(self, reference: ActorReference | None) -> EmotionModel:

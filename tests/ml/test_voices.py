@@ -1,0 +1,122 @@
+"""Reading a batch of lines by voice: the voice space trainer on a toy corpus, the model
+reading each group against its own reference, and ``classify`` doing it by default."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile
+
+from emotrack.cli.main import main
+from emotrack.core.actor_reference import ACTOR_FOLDER
+from emotrack.core.voice_groups import VoiceSpace
+from emotrack.errors import ModelError
+from emotrack.ml.emotion import voice_space_training
+from emotrack.ml.emotion.modeling import EmotionModel
+from emotrack.ml.emotion.voices import read_by_voice
+
+RATE = 16000
+WINDOW, HOP = 4000, 2000
+
+
+def voice(pitch: float, brightness: float, seconds: float = 0.6, seed: int = 0) -> np.ndarray:
+    """A toy 'voice': a tone whose harmonics (``brightness``) stay with the speaker while
+    the pitch carries the 'emotion'."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    audio = sum(brightness ** k * np.sin(2 * np.pi * pitch * (k + 1) * t) for k in range(4))
+    audio = 0.2 * audio + 0.01 * np.random.default_rng(seed).standard_normal(len(t))
+    return audio.astype(np.float32)
+
+
+@pytest.fixture
+def voice_corpus(tmp_path):
+    """Four speakers (brightness) x three emotions (pitch) x two takes, laid out like the shared data."""
+    root = tmp_path / "corpus"
+    rows = []
+    for speaker, brightness in (("s1", 0.1), ("s2", 0.4), ("s3", 0.7), ("s4", 0.9)):
+        (root / speaker).mkdir(parents=True)
+        for label, pitch in (("angry", 300.0), ("happy", 500.0), ("neutral", 150.0)):
+            for take in range(2):
+                path = f"{speaker}/{label}_{take}.flac"
+                soundfile.write(root / path, voice(pitch * (1 + 0.03 * take), brightness, seed=take), RATE)
+                rows.append([path, "toy", speaker, label, "en", "0.6"])
+    with (root / "labels.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([["path", "corpus", "speaker", "label", "lang", "seconds"], *rows])
+    return root
+
+
+@pytest.fixture
+def voice_model_dir(tiny_actor_model_dir, voice_corpus, tmp_path):
+    """The tiny Whisper checkpoint with its actor head and a voice space fitted on the toy corpus."""
+    parser = argparse.ArgumentParser()
+    voice_space_training.add_arguments(parser)
+    out = tmp_path / "voice-run"
+    args = parser.parse_args(["--data", str(voice_corpus), "--out", str(out), "--model", str(tiny_actor_model_dir),
+                              "--layers", "1", "--folds", "2", "--threads", "1", "--test-speakers"])
+    assert voice_space_training.run(args) == 0
+    summary = json.loads((out / voice_space_training.SUMMARY_FILE).read_text())
+    assert summary["clips"] == 24 and summary["speakers"] == 4 and len(summary["folds"]) == 2
+    assert all(0 <= fold["pair_precision"] <= 1 and fold["voices_found"] >= 1 for fold in summary["folds"])
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_actor_model_dir, model_dir)
+    shutil.copy(out / ACTOR_FOLDER / "voice-space.safetensors", model_dir / ACTOR_FOLDER)
+    space = VoiceSpace.load(model_dir / ACTOR_FOLDER)
+    assert space.layers == (1,) and space.projection.shape == (16, 3)  # tiny width 16; 4 speakers - 1
+    return model_dir
+
+
+def lines() -> list[tuple[str, np.ndarray]]:
+    return [(f"l{i}", voice(pitch, brightness, seed=i))
+            for i, (pitch, brightness) in enumerate([(300.0, 0.1), (150.0, 0.1), (500.0, 0.9), (150.0, 0.9),
+                                                     (500.0, 0.1), (300.0, 0.9)])]
+
+
+def test_each_line_is_read_against_its_groups_reference(voice_model_dir):
+    model = EmotionModel.from_pretrained(voice_model_dir, device="cpu")
+    assert model.voice_space is not None
+    readings = read_by_voice(model, lines(), WINDOW, HOP)
+    assert [r.name for r in readings] == [f"l{i}" for i in range(6)]
+    assert readings[0].group.number == 1
+    for reading, (name, samples) in zip(readings, lines()):
+        np.testing.assert_allclose(reading.probabilities.sum(), 1.0, atol=1e-5)
+        group = reading.group
+        # Exactly what classify gives the line alone (one-sided group) or with --actor (the group's reference).
+        expected = model.with_actor(group.reference).classify(samples, WINDOW, HOP)
+        np.testing.assert_allclose(reading.probabilities, expected, atol=1e-5)
+        if group.reference is not None:
+            assert name in group.reference.lines
+
+
+def test_a_model_without_a_voice_space_says_so(tiny_actor_model_dir):
+    model = EmotionModel.from_pretrained(tiny_actor_model_dir, device="cpu")
+    with pytest.raises(ModelError, match="voice space"):
+        read_by_voice(model, lines(), WINDOW, HOP)
+
+
+def test_classify_groups_several_files_by_voice_unless_asked_not_to(voice_model_dir, tmp_path, capsys):
+    paths = []
+    for name, samples in lines():
+        paths.append(str(tmp_path / f"{name}.wav"))
+        soundfile.write(paths[-1], samples, RATE)
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really")
+    common = ["--model", str(voice_model_dir), "--device", "cpu", "--window", str(WINDOW), "--hop", str(HOP)]
+
+    assert main(["classify", *paths, str(broken), *common]) == 2
+    captured = capsys.readouterr()
+    records = [json.loads(line) for line in captured.out.splitlines()]
+    assert [r["path"] for r in records] == [*paths, str(broken)] and "error" in records[-1]
+    assert records[0]["voice"] == 1 and all(r["voice"] >= 1 for r in records[:-1])
+    assert "voice" in captured.err and "--each-alone" in captured.err
+
+    assert main(["classify", *paths, "--each-alone", *common]) == 0
+    alone = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all("voice" not in r for r in alone)
+    assert main(["classify", paths[0], *common]) == 0  # one file: read alone, as always
+    single = json.loads(capsys.readouterr().out)
+    assert single["probabilities"] == alone[0]["probabilities"] and "voice" not in single
