@@ -25,7 +25,9 @@ or ``emotion:E`` (only the speaker's clips of emotion E: the worst case, a sessi
 one mood; ``emotion:each`` takes each non-neutral emotion in turn). ``--actor voices``
 gives the model every evaluated clip as one unlabelled batch, as ``emotrack classify``
 does with many files: it groups them by voice and reads each against its own group
-(``emotrack.ml.emotion.voices``), and the benchmark prints which speakers each voice holds.
+(``emotrack.ml.emotion.voices``), and the benchmark prints which speakers each voice holds;
+``--voice-batches`` splits the clips into several batches instead (each speaker's, each
+speaker's of one emotion, or random ones of K clips).
 """
 
 from __future__ import annotations
@@ -51,17 +53,13 @@ from emotrack.ml.emotion.whisper_training import TEST_SPEAKERS  # noqa: E402
 
 
 def classify_all(model: EmotionModel, clips, window: int, hop: int, temperature: float,
-                 references: dict | str | None = None) -> np.ndarray:
+                 references: dict | list | None = None) -> np.ndarray:
     """Clip probabilities; with ``references`` ({clip index: ActorReference}) each clip is
-    read relative to its own reference; with ``"voices"``, the clips are grouped by voice
-    (``temperature`` then stands for both heads': 1 or the fitted ones)."""
-    if references == "voices":
-        fitted = model.temperature, model.actor_temperature
-        if temperature == 1.0:
-            model.temperature = model.actor_temperature = 1.0
-        readings = read_by_voice(model, ((str(i), c.samples) for i, c in enumerate(clips)), window, hop)
-        model.temperature, model.actor_temperature = fitted
-        return np.stack([r.probabilities for r in readings])
+    read relative to its own reference; with a list of batches (lists of clip indices),
+    each batch is grouped by voice (``temperature`` then stands for both heads': 1 or the
+    fitted ones)."""
+    if isinstance(references, list):
+        return read_batches_by_voice(model, clips, references, window, hop, temperature)[0]
     if references is None:
         model.temperature = temperature
         return np.stack([model.classify(clip.samples, window, hop) for clip in clips])
@@ -109,18 +107,57 @@ def actor_references(model: EmotionModel, clips, source: str, window: int, hop: 
     return out
 
 
-def print_voices(model: EmotionModel, clips, window: int, hop: int) -> None:
-    """Which speakers each voice group holds (one more pass over the clips)."""
-    readings = read_by_voice(model, ((str(i), c.samples) for i, c in enumerate(clips)), window, hop)
-    groups = {r.group.number: r.group for r in readings}
-    print(f"voices: {len(groups)} found in one batch of {len(clips)} clips of "
-          f"{len({c.speaker for c in clips})} speakers")
-    for number, group in sorted(groups.items()):
-        held: dict[str, int] = {}
-        for i in group.members:
-            held[clips[i].speaker] = held.get(clips[i].speaker, 0) + 1
-        kind = "own reference" if group.reference is not None else "one-sided: read alone"
-        print(f"  voice {number} ({kind}): " + ", ".join(f"{s} {n}" for s, n in sorted(held.items())))
+def read_batches_by_voice(model: EmotionModel, clips, batches: list[list[int]], window: int, hop: int,
+                          temperature: float) -> tuple[np.ndarray, list[list]]:
+    """(clip probabilities, each batch's voice groups with clip indices as members): each
+    batch read by voice as one ``classify`` call would read it."""
+    fitted = model.temperature, model.actor_temperature
+    if temperature == 1.0:
+        model.temperature = model.actor_temperature = 1.0
+    probabilities, found = np.zeros((len(clips), len(model.labels))), []
+    for batch in batches:
+        readings = read_by_voice(model, ((str(i), clips[i].samples) for i in batch), window, hop)
+        for i, reading in zip(batch, readings):
+            probabilities[i] = reading.probabilities
+        found.append([[batch[m] for m in group.members] + [group.reference is not None]
+                      for group in {r.group.number: r.group for r in readings}.values()])
+    model.temperature, model.actor_temperature = fitted
+    return probabilities, found
+
+
+def voice_batches(clips, split: str, draws: int, seed: int = 0) -> list[list[list[int]]]:
+    """One list of batches per draw, covering every clip once: ``all`` (one batch),
+    ``speaker`` (each speaker's clips), ``emotion`` (each speaker's clips of one emotion:
+    the worst case) or ``random:K`` (random batches of K clips, ``draws`` times)."""
+    by = {"all": lambda c: "", "speaker": lambda c: c.speaker, "emotion": lambda c: (c.speaker, c.label)}
+    if split in by:
+        keys = [by[split](c) for c in clips]
+        return [[[i for i, k in enumerate(keys) if k == key] for key in dict.fromkeys(keys)]]
+    kind, _, size = split.partition(":")
+    if kind != "random" or not size.isdigit() or int(size) < 1:
+        raise SystemExit(f"--voice-batches must be all, speaker, emotion or random:K, got {split!r}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(draws):
+        order = rng.permutation(len(clips)).tolist()
+        out.append([sorted(order[at:at + int(size)]) for at in range(0, len(order), int(size))])
+    return out
+
+
+def print_voices(clips, found: list[list], split: str) -> None:
+    """Which speakers each voice group held, or for many batches how many groups they made."""
+    groups = [group for batch in found for group in batch]
+    read_alone = sum(not group[-1] for group in groups)
+    print(f"voices ({split} batches): {len(found)} batch(es) of {len(clips)} clips -> {len(groups)} voice "
+          f"groups, {read_alone} of them one-sided (read alone, {sum(len(g) - 1 for g in groups if not g[-1])} "
+          "clips)")
+    if len(found) == 1 and len(groups) <= 12:
+        for number, group in enumerate(groups, 1):
+            held: dict[str, int] = {}
+            for i in group[:-1]:
+                held[clips[i].speaker] = held.get(clips[i].speaker, 0) + 1
+            kind = "own reference" if group[-1] else "one-sided: read alone"
+            print(f"  voice {number} ({kind}): " + ", ".join(f"{s} {n}" for s, n in sorted(held.items())))
 
 
 def draw_reliability(path: Path, curves: dict[str, tuple], title: str) -> None:
@@ -163,6 +200,9 @@ def main() -> int:
                         help="read each speaker relative to an actor reference: all, random:K or emotion:E|each; "
                              "voices: group all clips by voice, as classify does")
     parser.add_argument("--draws", type=int, default=5, help="random:K draws (figures are their mean)")
+    parser.add_argument("--voice-batches", default="all", metavar="SPLIT",
+                        help="with --actor voices, the batches classify is given: all (one), speaker, "
+                             "emotion (each speaker's clips of one emotion) or random:K")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -174,7 +214,7 @@ def main() -> int:
         if model.voice_space is None:
             raise SystemExit("--actor voices needs a model with an actor head and a voice space (the bundled "
                              "accurate model)")
-        draws = ["voices"]
+        draws = voice_batches(clips, args.voice_batches, args.draws)
     elif args.actor:
         if model.actor_head is None:
             raise SystemExit("--actor needs a model with an actor head (the bundled accurate model)")
@@ -204,7 +244,9 @@ def main() -> int:
                                                        1.0, references) for references in draws]), truth)
         curves["T = 1 (no calibration)"] = (raw, raw.expected_calibration_error)
     if args.actor == "voices":
-        print_voices(model, clips, args.window, args.hop)
+        first = clips[:n_clips]  # the first draw's batches (one more pass)
+        print_voices(first, read_batches_by_voice(model, first, draws[0], args.window, args.hop, fitted)[1],
+                     args.voice_batches)
     elif args.actor:
         references = {id(r): r for chosen in draws for r in chosen.values()}.values()
         flagged = sum(r.one_sided for r in references)
