@@ -84,4 +84,6 @@ def test_a_one_sided_group_is_read_without_a_reference():
     np.testing.assert_allclose(varied.reference.mean, 1.0)
     assert angry.reference is None and angry.one_sided
     assert "anger" in angry.describe() and "read alone" in angry.describe()
-    assert "own reference" in varied.describe()
+    assert "own reference" in varied.describe() and angry.warns and not varied.warns
+    alone = voice_groups.voice_groups(np.array([0]), states[:1], ["joy"], ["l0"], "m", (2, 3))[0]
+    assert alone.one_sided and not alone.warns and alone.describe() == "voice 1: 1 line, read alone"

@@ -69,7 +69,7 @@ def run_by_voice(args: argparse.Namespace, model, settings) -> int:
     print(f"emotrack: {len(readings)} lines in {len(groups)} voice{'s' if len(groups) != 1 else ''}; each line "
           "is read relative to its voice's lines (--each-alone: each line on its own)", file=sys.stderr)
     for group in groups.values():
-        if group.one_sided:
+        if group.warns:
             print(f"emotrack: warning: {group.describe()}", file=sys.stderr)
     labels = output_labels(model.labels)
     for path in args.audio:

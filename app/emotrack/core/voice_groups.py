@@ -140,13 +140,19 @@ class VoiceGroup:
     def one_sided(self) -> bool:
         return self.reference is None
 
+    @property
+    def warns(self) -> bool:
+        """Read alone although it holds several lines: worth telling the user why."""
+        return self.one_sided and len(self.members) > 1
+
     def describe(self) -> str:
-        lines = f"{len(self.members)} line{'s' if len(self.members) != 1 else ''}"
+        if len(self.members) == 1:
+            return f"voice {self.number}: 1 line, read alone"
         if self.reference is not None:
-            return f"voice {self.number}: {lines}, read against their own reference"
+            return f"voice {self.number}: {len(self.members)} lines, read against their own reference"
         mood = max(self.moods, key=self.moods.get) if self.moods else "one emotion"
-        return (f"voice {self.number}: {lines}, most of them sound like {mood}; a reference of one mood would "
-                "hide it, so each line is read alone")
+        return (f"voice {self.number}: {len(self.members)} lines, most of them sound like {mood}; a reference "
+                "of one mood would hide it, so each line is read alone")
 
 
 def voice_groups(groups: np.ndarray, window_states: list[np.ndarray], moods: list[str | None],
