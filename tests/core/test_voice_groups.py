@@ -74,7 +74,7 @@ def test_voice_space_refuses_what_does_not_fit(tmp_path):
 
 
 def test_a_one_sided_group_is_read_without_a_reference():
-    states = [np.full((3, 4), float(i)) for i in range(6)]
+    states = [(np.full(4, 3.0 * i), 3) for i in range(6)]  # three windows of value i each
     groups = np.array([0, 0, 0, 1, 1, 1])
     moods = ["anger", "sadness", "joy", "anger", "anger", "anger"]
     found = voice_groups.voice_groups(groups, states, moods, [f"l{i}" for i in range(6)], "m", (2, 3))

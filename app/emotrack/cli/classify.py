@@ -61,9 +61,10 @@ def run_by_voice(args: argparse.Namespace, model, settings) -> int:
                 print(f"emotrack: error: {options.one_line(error)}", file=sys.stderr)
                 failed[path] = str(error)
 
-    progress = options.StderrProgress("reading lines", unit="files")
+    # Nothing is printed until every line is read: show progress, on a terminal only (logs stay clean).
+    progress = options.StderrProgress("reading lines", unit="files") if sys.stderr.isatty() else None
     readings = read_by_voice(model, readable_lines(), settings.window, settings.hop, settings.min_pause,
-                             progress=lambda done: progress(done + len(failed), len(args.audio)))
+                             progress=progress and (lambda done: progress(done + len(failed), len(args.audio))))
     by_path = {reading.name: reading for reading in readings}
     groups = {reading.group.number: reading.group for reading in readings}
     print(f"emotrack: {len(readings)} lines in {len(groups)} voice{'s' if len(groups) != 1 else ''}; each line "

@@ -151,8 +151,15 @@ class ReferenceAccumulator:
         states = np.asarray(window_states, dtype=np.float64)
         if states.ndim != 2 or len(states) == 0:
             return  # a line without audio adds nothing
-        self.total = states.sum(axis=0) if self.total is None else self.total + states.sum(axis=0)
-        self.windows += len(states)
+        self.add_sum(line, states.sum(axis=0), len(states), mood)
+
+    def add_sum(self, line: str, state_sum: np.ndarray, windows: int, mood: str | None = None) -> None:
+        """A line given by the sum of its ``windows`` window states."""
+        if windows < 1:
+            return
+        state_sum = np.asarray(state_sum, dtype=np.float64)
+        self.total = state_sum if self.total is None else self.total + state_sum
+        self.windows += int(windows)
         self.lines.append(line)
         if mood:
             self.moods[mood] = self.moods.get(mood, 0) + 1

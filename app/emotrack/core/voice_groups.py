@@ -155,16 +155,17 @@ class VoiceGroup:
                 "of one mood would hide it, so each line is read alone")
 
 
-def voice_groups(groups: np.ndarray, window_states: list[np.ndarray], moods: list[str | None],
+def voice_groups(groups: np.ndarray, state_sums: list[tuple[np.ndarray, int]], moods: list[str | None],
                  names: list[str], model: str, layers: tuple[int, ...]) -> list[VoiceGroup]:
-    """The :class:`VoiceGroup` of each group index in ``groups``; each line's speech-window
-    states (the actor head's layers) and plain mood make its group's reference."""
+    """The :class:`VoiceGroup` of each group index in ``groups``; each line's ``(sum, count)``
+    of its speech-window states (the actor head's layers) and its plain mood make its
+    group's reference."""
     out = []
     for number in range(int(groups.max()) + 1 if len(groups) else 0):
         members = tuple(int(i) for i in np.flatnonzero(groups == number))
         accumulator = ReferenceAccumulator()
         for i in members:
-            accumulator.add(names[i], window_states[i], moods[i])
+            accumulator.add_sum(names[i], *state_sums[i], moods[i])
         reference = None
         if accumulator.windows:
             candidate = accumulator.reference(model, layers, name=f"voice {number + 1}")

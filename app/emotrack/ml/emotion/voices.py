@@ -2,9 +2,11 @@
 each line against its own group's actor reference.
 
 One encoder pass per line gives everything: the actor head's window states, the line's
-voice vector and what the plain head hears. The lines' states are kept until every
-line is in (about 6 kB per 0.45 s of speech with the bundled model), so a group's
-reference can be made before any of its lines is read.
+voice vector and what the plain head hears. A group's reference needs every line of
+the group, so what each line needs is kept until all are in. The actor head is linear,
+``W (m - r) + b = (W m + b) - W r``, so a line keeps its windows' logits without a
+reference and the sum of its window states, not the states themselves: about 10 kB a
+line with the bundled model, whatever its length.
 """
 
 from __future__ import annotations
@@ -25,12 +27,17 @@ class LineReading:
     """What one encoder pass over a line gives the actor head and voice grouping."""
 
     name: str
-    window_states: np.ndarray  # [speech windows, d]: means of the actor head's layers
+    head_logits: torch.Tensor  # [speech windows, labels]: the actor head's logits with no reference
+    state_sum: np.ndarray  # [d]: the sum over the speech windows of the actor head's states
     voice_state: np.ndarray  # [d_voice]: the mean over the speech windows of the voice space's layers
     plain: np.ndarray  # clip probabilities (``labels`` order) of the plain head: the line read alone
 
-    def mood(self, labels: list[str]) -> str | None:
-        return labels[int(self.plain.argmax())] if len(self.window_states) else None
+    @property
+    def windows(self) -> int:
+        return len(self.head_logits)
+
+    def mood(self, labels: list[str]) -> str:
+        return labels[int(self.plain.argmax())]
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,8 @@ def read_line(model, name: str, samples: np.ndarray, window: int, hop: int, min_
         plain.append(model.plain_logits_from_encoding(encoding, starts, window))
     if not states:
         raise ModelError(f"{name}: the line has no audio to read")
-    return LineReading(name=name, window_states=torch.cat(states).float().cpu().numpy(),
+    states = torch.cat(states).float()
+    return LineReading(name=name, head_logits=model.actor_head(states), state_sum=states.sum(dim=0).cpu().numpy(),
                        voice_state=torch.cat(voices).float().mean(dim=0).cpu().numpy(),
                        plain=model._probabilities(torch.cat(plain)).mean(axis=0))
 
@@ -72,7 +80,7 @@ def read_against(model, reading: LineReading, reference) -> np.ndarray:
     head = model.actor_head
     check_reference(head, reference)
     mean = head.blended_reference(torch.from_numpy(reference.mean).to(model.device), len(reference.lines))
-    logits = head(torch.from_numpy(reading.window_states).to(model.device), mean)
+    logits = reading.head_logits - head.classifier.weight @ mean  # = head(states - mean)
     return model._probabilities(logits, model.actor_temperature).mean(axis=0)
 
 
@@ -92,8 +100,9 @@ def read_by_voice(model, lines: Iterable[tuple[str, np.ndarray]], window: int, h
     groups = group_voices(model.voice_space.embed(np.stack([r.voice_state for r in readings])),
                           model.voice_space.threshold)
     head = model.actor_head.config
-    found = voice_groups(groups, [r.window_states for r in readings], [r.mood(model.labels) for r in readings],
-                         [r.name for r in readings], head.reference_id, head.layers)
+    found = voice_groups(groups, [(r.state_sum, r.windows) for r in readings],
+                         [r.mood(model.labels) for r in readings], [r.name for r in readings], head.reference_id,
+                         head.layers)
     out = [None] * len(readings)
     for group in found:
         for i in group.members:
