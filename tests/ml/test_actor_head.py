@@ -174,6 +174,55 @@ def test_batch_reads_each_character_against_its_own_reference(tiny_actor_model_d
     assert "another emotion encoder" in capsys.readouterr().err
 
 
+def test_batch_makes_each_characters_reference_from_its_own_lines(tiny_actor_model_dir, tmp_path, capsys,
+                                                                     monkeypatch):
+    from emotrack.batch import own_references
+    from emotrack.core.project_file import load_project
+
+    # Whatever the tiny random head hears, every reference is kept; the one-mood guard is tried below.
+    monkeypatch.setattr(own_references, "DROP_SHARE", 1.0)
+    dialogue = tmp_path / "dialogue"
+    for character, pitch, count in (("bob", 140.0, 3), ("ann", 320.0, 2), ("cid", 200.0, 1)):
+        (dialogue / character).mkdir(parents=True)
+        for i in range(count):
+            soundfile.write(dialogue / character / f"{character}{i}.wav",
+                            tone(pitch * (1 + 0.1 * i), seconds=2.0, seed=i), 16000)
+    (dialogue / "bob" / "broken.wav").write_bytes(b"RIFF not really")
+    common = ["--model", str(tiny_actor_model_dir), "--device", "cpu", "--workers", "1"]
+    out = tmp_path / "batch"
+    assert main(["batch", str(dialogue), "-o", str(out), "--actors", "auto", *common]) == 1  # broken.wav fails
+    err = capsys.readouterr().err
+    assert "character bob: reference of 3 lines made" in err and "character cid: 1 line" in err
+    made = ActorReference.load(out / "actors" / "bob.json")
+    assert made.name == "bob" and sorted(made.lines) == ["bob0.wav", "bob1.wav", "bob2.wav"]
+    read = {p.stem: getattr(load_project(p).actor, "name", None) for p in out.rglob("*.emotrack")}
+    assert read == {"bob0": "bob", "bob1": "bob", "bob2": "bob", "ann0": "ann", "ann1": "ann", "cid0": None}
+
+    # A rerun reuses the references (and so skips every finished line); changed audio makes one again.
+    assert main(["batch", str(dialogue), "-o", str(out), "--actors", "auto", *common]) == 1
+    err = capsys.readouterr().err
+    assert "character bob: reference of 3 lines reused" in err and "0 analysed, 6 unchanged" in err
+    soundfile.write(dialogue / "ann" / "ann1.wav", tone(500.0, seconds=2.0, seed=7), 16000)
+    assert main(["batch", str(dialogue), "-o", str(out), "--actors", "auto", *common]) == 1
+    assert "character ann: reference of 2 lines made" in capsys.readouterr().err
+
+    # A character whose lines sound too much alike gets no reference (here: any share at all).
+    monkeypatch.setattr(own_references, "DROP_SHARE", 0.0)
+    alike = tmp_path / "alike"
+    assert main(["batch", str(dialogue), "-o", str(alike), "--actors", "auto", *common]) == 1
+    assert "a reference of one mood would hide it" in capsys.readouterr().err
+    assert {getattr(load_project(p).actor, "name", None) for p in alike.rglob("*.emotrack")} == {None}
+
+
+def test_batch_actors_auto_needs_an_actor_head(tiny_whisper_model_dir, tmp_path, capsys):
+    (tmp_path / "d" / "bob").mkdir(parents=True)
+    for i in range(2):
+        soundfile.write(tmp_path / "d" / "bob" / f"b{i}.wav", tone(150.0 + 50 * i), 16000)
+    assert main(["batch", str(tmp_path / "d"), "-o", str(tmp_path / "o"), "--actors", "auto", "--model",
+                 str(tiny_whisper_model_dir), "--device", "cpu", "--workers", "1", "-q"]) == 2
+    assert "needs an emotion model with an actor head" in capsys.readouterr().err
+
+
 def test_a_head_saved_with_one_layer_loads(tmp_path):
     from emotrack.ml.emotion.window_mean_head import WindowMeanHeadConfig
 

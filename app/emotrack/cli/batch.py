@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.atomic import output_path
@@ -45,10 +46,11 @@ def register(subparsers) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     options.add_model_options(parser)
     options.add_actor_option(parser)
-    parser.add_argument("--actors", metavar="DIR",
+    parser.add_argument("--actors", metavar="DIR|auto",
                         help="a folder of actor references named after the manifest's characters "
                              "(CHARACTER.json, from 'emotrack actor-reference'): each line is read relative to "
-                             "its character's; lines of other characters use --actor, if given")
+                             "its character's; lines of other characters use --actor, if given. 'auto': make "
+                             "each character's reference from its own lines in this batch (OUTDIR/actors/)")
     options.add_analysis_options(parser)
     options.add_heuristic_options(parser)
     parser.set_defaults(func=run)
@@ -75,7 +77,7 @@ def actor_json(args: argparse.Namespace) -> dict | None:
 
 def actors_json(args: argparse.Namespace) -> dict[str, dict] | None:
     """``--actors``' references by character (file stem), read and checked here, once."""
-    if not args.actors:
+    if not args.actors or args.actors == "auto":
         return None
     from ..core.actor_reference import ActorReference
 
@@ -129,6 +131,12 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         quality=args.quality, quality_threshold=args.quality_threshold, actor=actor_json(args),
         actors=actors_json(args))
     lines = collect_lines(args.inputs)
+    if args.actors == "auto":
+        from ..batch.own_references import own_references, print_news
+
+        settings = replace(settings, actors=own_references(
+            lines, folder, args.model, args.device, settings.analysis,
+            say=(lambda text: None) if args.quiet else print_news))
     suffixes = {kind: FORMATS[kind][0] for kind in settings.exports}
     engine = _engine(args, settings)
     progress = BatchProgress(quiet=args.quiet)
