@@ -120,6 +120,25 @@ def tiny_actor_model_dir(tiny_whisper_model_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_voice_model_dir(tiny_actor_model_dir, tmp_path_factory) -> Path:
+    """The tiny actor model with a random voice space beside its actor head, cut at the
+    largest cosine distance: every batch is one voice, so tests know the grouping."""
+    import shutil
+
+    import numpy as np
+
+    from emotrack.core.actor_reference import ACTOR_FOLDER
+    from emotrack.core.voice_groups import VoiceSpace
+
+    directory = tmp_path_factory.mktemp("tiny_voice_model") / "model"
+    shutil.copytree(tiny_actor_model_dir, directory)
+    rng = np.random.default_rng(0)
+    VoiceSpace(layers=(1,), mean=np.zeros(16), scale=np.ones(16), projection=rng.standard_normal((16, 3)),
+               centre=np.zeros(3), threshold=2.0).save(directory / ACTOR_FOLDER)
+    return directory
+
+
+@pytest.fixture(scope="session")
 def tiny_face_loader(tiny_whisper_model_dir):
     """A ``FaceAnimator`` loader for the app: a random-init face network on the tiny
     Whisper model, built once, so every window test runs the face preview in milliseconds."""

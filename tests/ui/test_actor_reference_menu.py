@@ -61,3 +61,48 @@ def test_actor_reference_round_trip_through_the_menu(make_window, tone_wav, tmp_
     window.model_menu.modelChosen.emit(str(tiny_emotion_model_dir))
     idle()
     assert window.project.actor is None and "actor reference" in window.last_error
+
+
+def test_make_from_this_voices_lines_in_the_folder(make_window, tmp_path, qtbot, monkeypatch, tiny_voice_model_dir,
+                                                  tiny_actor_model_dir):
+    from emotrack.core import voice_groups
+
+    session = tmp_path / "session"
+    session.mkdir()
+    for i in range(4):
+        sf.write(session / f"take{i}.wav", speech_like(1.5, seed=20 + i), SAMPLE_RATE)
+    (session / "broken.wav").write_bytes(b"not audio")
+    (session / "notes.txt").write_text("not a recording")
+    window = make_window()
+    window.model_dir = str(tiny_voice_model_dir)
+    window.open_path(str(session / "take1.wav"))
+    controller = window.actor_controller
+
+    def idle():
+        qtbot.waitUntil(lambda: window.loader is None and window.worker is None and not controller.running,
+                        timeout=30_000)
+
+    idle()
+    controller.update_actions()
+    assert window.actions["actor_voice"].isEnabled()
+    monkeypatch.setattr(voice_groups, "DROP_SHARE", 1.0)  # whatever the tiny random head hears
+    assert controller.make_from_voice()
+    idle()
+    actor = window.project.actor
+    assert actor is not None and actor.name == "session voice"
+    assert sorted(actor.lines) == [f"take{i}.wav" for i in range(4)]  # the broken file is left out
+    assert "4 of the 4 recordings in session share this voice" in controller.last_message
+    window.actions["undo"].trigger()
+    assert window.project.actor is None
+
+    # Lines that all sound alike make no reference, and the user is told why.
+    monkeypatch.setattr(voice_groups, "DROP_SHARE", 0.0)
+    assert controller.make_from_voice()
+    idle()
+    assert window.project.actor is None and "sound alike" in controller.last_message
+
+    # A model without a voice space says so.
+    window.project.model = str(tiny_actor_model_dir)  # the project's model comes before the window's
+    assert controller.make_from_voice()
+    idle()
+    assert "voice space" in window.last_error

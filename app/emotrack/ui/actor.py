@@ -2,7 +2,10 @@
 
 "Make from the Actor's Lines…" averages the emotion encoder over the speech of lines the
 user picks (a worker thread, with a progress dialog whose Cancel stops it between lines),
-then analyses the clip again against that reference; "Load…" takes a reference saved
+then analyses the clip again against that reference; "Make from This Voice's Lines in
+the Folder" reads every recording beside the clip, groups them by voice
+(``emotrack.ml.emotion.voices``) and makes the reference from the lines that share the
+clip's voice, so a folder of a whole session needs no picking; "Load…" takes a reference saved
 earlier or made by ``emotrack actor-reference``; "Save…" writes the project's one for
 pipelines; "Clear" analyses again without. Each change of reference is one undo step with
 its analysis (``commands.apply_analysis(actor=...)``), and the project file keeps it.
@@ -64,6 +67,64 @@ class ActorReferenceWorker(CancellableWorker):
         self.deliver(make, ReferenceCancelled, "Cannot make the actor reference: ", "Making the actor reference failed")
 
 
+class VoiceLinesWorker(CancellableWorker):
+    """Reads the recordings in the clip's folder, groups them by voice and makes the
+    reference of the clip's own voice off the GUI thread."""
+
+    progress = Signal(int, int)  # lines done, total
+    succeeded = Signal(object, list)  # ActorReference or None (no usable group), [notes]
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, clip_path: str, model_dir: str | None, settings, parent=None) -> None:
+        super().__init__(parent)
+        self.clip_path, self.model_dir, self.settings = Path(clip_path), model_dir, settings
+
+    def run(self) -> None:  # worker thread
+        self.deliver(self._make, ReferenceCancelled, "Cannot make the actor reference: ",
+                     "Making the actor reference failed")
+
+    def _make(self) -> tuple:
+        import dataclasses
+
+        from emotrack.core.batch_plan import AUDIO_SUFFIXES
+        from emotrack.errors import EmotrackError, ParameterError
+        from emotrack.io.audio import load_audio
+        from emotrack.ml.emotion.voices import read_by_voice
+
+        folder = self.clip_path.parent
+        if not self.clip_path.is_file():
+            raise ParameterError(f"the clip's recording is not there any more: {self.clip_path}")
+        paths = sorted({p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES}
+                       | {self.clip_path})
+
+        def lines():
+            for done, path in enumerate(paths):
+                if self.is_cancelled:
+                    raise ReferenceCancelled
+                self.progress.emit(done, len(paths))
+                try:
+                    yield str(path), load_audio(path).samples
+                except EmotrackError:
+                    continue  # another file's trouble is not this clip's
+
+        settings = self.settings
+        readings = read_by_voice(cached_model(self.model_dir), lines(), settings.window, settings.hop,
+                                 settings.min_pause)
+        group = next((r.group for r in readings if r.name == str(self.clip_path)), None)
+        if group is None:
+            raise ParameterError(f"cannot read the clip's own recording {self.clip_path.name}")
+        if len(group.members) == 1:
+            return None, [f"None of the other {len(readings) - 1} recordings in {folder.name} has this voice."]
+        if group.reference is None:
+            return None, [f"{len(group.members)} recordings in {folder.name} share this voice, but most of them "
+                          "sound alike: a reference of one mood would hide that mood, so none was made."]
+        reference = dataclasses.replace(group.reference, name=f"{folder.name} voice",
+                                        lines=tuple(Path(line).name for line in group.reference.lines))
+        return reference, [f"{len(group.members)} of the {len(readings)} recordings in {folder.name} share this "
+                           "voice."]
+
+
 class ActorController(JobController):
     """The Actor Reference submenu, its worker and progress dialog, for one main window."""
 
@@ -77,6 +138,9 @@ class ActorController(JobController):
         a("actor_make", "&Make from the Actor's Lines…", lambda: self.make(), None,
           f"Pick {MIN_LINES} or more lines of this actor, in several moods: the emotion model then "
           "reads the voice relative to the actor's own")
+        a("actor_voice", "Make from This &Voice's Lines in the Folder", lambda: self.make_from_voice(), None,
+          "Read every recording in the clip's folder, keep those in this clip's voice, and read the voice "
+          "relative to them")
         a("actor_load", "&Load…", lambda: self.load(), None, "Use an actor reference saved earlier")
         a("actor_save", "&Save…", lambda: self.save(), None,
           "Save the project's actor reference (for emotrack --actor)")
@@ -86,7 +150,8 @@ class ActorController(JobController):
         self.status_action = menu.addAction("No actor reference")
         self.status_action.setEnabled(False)
         menu.addSeparator()
-        menu.addActions([window.actions[n] for n in ("actor_make", "actor_load", "actor_save", "actor_clear")])
+        menu.addActions([window.actions[n]
+                         for n in ("actor_make", "actor_voice", "actor_load", "actor_save", "actor_clear")])
         menu.aboutToShow.connect(self.update_actions)  # undo may have changed the project's reference
 
     # --- state --------------------------------------------------------------------------
@@ -99,6 +164,8 @@ class ActorController(JobController):
         reference = self.current()
         for name in ("actor_make", "actor_load"):
             window.actions[name].setEnabled(idle)
+        has_audio = window.project is not None and window.project.audio is not None
+        window.actions["actor_voice"].setEnabled(idle and has_audio)
         window.actions["actor_save"].setEnabled(reference is not None)
         window.actions["actor_clear"].setEnabled(idle and reference is not None)
         self.status_action.setText(describe(reference))
@@ -125,13 +192,33 @@ class ActorController(JobController):
         self.start_job(worker, "Listening to the actor's lines…", len(paths))
         return True
 
+    def make_from_voice(self) -> bool:
+        """Make the reference from the recordings in the clip's folder that share its voice."""
+        window = self.window
+        if not self.window_idle or window.project is None or window.project.audio is None:
+            return False
+        worker = VoiceLinesWorker(window.project.audio.path, self._model_dir(), window.project.analysis, self)
+        worker.progress.connect(self._on_progress)
+        worker.succeeded.connect(self._on_voice_made)
+        worker.failed.connect(window.show_error)
+        worker.cancelled.connect(lambda: window.statusBar().showMessage("Actor reference cancelled", 4000))
+        self.start_job(worker, "Listening to the recordings in the folder…", 1)
+        return True
+
+    def _on_voice_made(self, reference: ActorReference | None, notes: list[str]) -> None:
+        if reference is None:
+            self.show_message("\n\n".join(notes))
+            return
+        self._on_made(reference, [], notes)
+
     def _on_progress(self, done: int, total: int) -> None:
         if self.dialog is not None:
+            self.dialog.setMaximum(total)
             self.dialog.setLabelText(f"Listening to line {done + 1} of {total}…")
             self.dialog.setValue(done)
 
-    def _on_made(self, reference: ActorReference, skipped: list[str]) -> None:
-        notes = []
+    def _on_made(self, reference: ActorReference, skipped: list[str], notes: list[str] | None = None) -> None:
+        notes = list(notes or [])
         if skipped:
             notes.append(f"{len(skipped)} line(s) could not be read and were left out:\n" + "\n".join(skipped[:5]))
         notes += [f"The reference {note}." for note in reference.warnings()]

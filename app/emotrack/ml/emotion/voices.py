@@ -52,7 +52,7 @@ class VoiceReading:
 def check_voice_model(model) -> None:
     if model.whisper is None or model.actor_head is None or model.voice_space is None:
         raise ModelError("reading lines by voice needs an emotion model with an actor head and a voice space "
-                         "(the bundled accurate model has both); give --each-alone to read each line alone")
+                         "(the bundled accurate model has both)")
 
 
 @torch.inference_mode()
