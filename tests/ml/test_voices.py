@@ -3,7 +3,6 @@ reading each group against its own reference, and ``classify`` doing it by defau
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import shutil
@@ -36,7 +35,7 @@ def voice(pitch: float, brightness: float, seconds: float = 0.6, seed: int = 0) 
 @pytest.fixture
 def voice_corpus(tmp_path):
     """Four speakers (brightness) x three emotions (pitch) x two takes, laid out like the shared data."""
-    root = tmp_path / "corpus"
+    root = tmp_path / "voice-corpus"
     rows = []
     for speaker, brightness in (("s1", 0.1), ("s2", 0.4), ("s3", 0.7), ("s4", 0.9)):
         (root / speaker).mkdir(parents=True)
@@ -53,12 +52,9 @@ def voice_corpus(tmp_path):
 @pytest.fixture
 def voice_model_dir(tiny_actor_model_dir, voice_corpus, tmp_path):
     """The tiny Whisper checkpoint with its actor head and a voice space fitted on the toy corpus."""
-    parser = argparse.ArgumentParser()
-    voice_space_training.add_arguments(parser)
     out = tmp_path / "voice-run"
-    args = parser.parse_args(["--data", str(voice_corpus), "--out", str(out), "--model", str(tiny_actor_model_dir),
-                              "--layers", "1", "--folds", "2", "--threads", "1", "--test-speakers"])
-    assert voice_space_training.run(args) == 0
+    assert main(["train", "voice-space", "--data", str(voice_corpus), "--out", str(out), "--model",
+                 str(tiny_actor_model_dir), "--layers", "1", "--folds", "2", "--threads", "1", "--test-speakers"]) == 0
     summary = json.loads((out / voice_space_training.SUMMARY_FILE).read_text())
     assert summary["clips"] == 24 and summary["speakers"] == 4 and len(summary["folds"]) == 2
     assert all(0 <= fold["pair_precision"] <= 1 and fold["voices_found"] >= 1 for fold in summary["folds"])
@@ -120,3 +116,14 @@ def test_classify_groups_several_files_by_voice_unless_asked_not_to(voice_model_
     assert main(["classify", paths[0], *common]) == 0  # one file: read alone, as always
     single = json.loads(capsys.readouterr().out)
     assert single["probabilities"] == alone[0]["probabilities"] and "voice" not in single
+
+
+def test_the_voice_space_trainer_refuses_what_it_cannot_fit(tiny_actor_model_dir, tiny_corpus, voice_corpus,
+                                                            tmp_path, capsys):
+    common = ["--out", str(tmp_path / "out"), "--model", str(tiny_actor_model_dir), "--test-speakers"]
+    assert main(["train", "voice-space", "--data", str(voice_corpus), "--threshold", "3", *common]) == 2
+    assert "--threshold in (0, 2]" in capsys.readouterr().err
+    assert main(["train", "voice-space", "--data", str(voice_corpus), "--layers", "9", *common]) == 2
+    assert "--layers must be distinct values" in capsys.readouterr().err
+    assert main(["train", "voice-space", "--data", str(tiny_corpus), "--folds", "2", *common]) == 2
+    assert "at least 3 training speakers" in capsys.readouterr().err
