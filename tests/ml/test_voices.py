@@ -62,7 +62,7 @@ def voice_model_dir(tiny_actor_model_dir, voice_corpus, tmp_path):
     shutil.copytree(tiny_actor_model_dir, model_dir)
     shutil.copy(out / ACTOR_FOLDER / "voice-space.safetensors", model_dir / ACTOR_FOLDER)
     space = VoiceSpace.load(model_dir / ACTOR_FOLDER)
-    assert space.layers == (1,) and space.projection.shape == (16, 3)  # tiny width 16; 4 speakers - 1
+    assert space.layers == (1,) and space.projection.shape == (16, 16)  # whitening keeps the tiny width, 16
     return model_dir
 
 
@@ -127,3 +127,14 @@ def test_the_voice_space_trainer_refuses_what_it_cannot_fit(tiny_actor_model_dir
     assert "--layers must be distinct values" in capsys.readouterr().err
     assert main(["train", "voice-space", "--data", str(tiny_corpus), "--folds", "2", *common]) == 2
     assert "at least 3 training speakers" in capsys.readouterr().err
+
+
+def test_the_discriminant_voice_space_keeps_one_direction_fewer_than_speakers(tiny_actor_model_dir, voice_corpus,
+                                                                              tmp_path):
+    out = tmp_path / "lda"
+    assert main(["train", "voice-space", "--data", str(voice_corpus), "--out", str(out), "--model",
+                 str(tiny_actor_model_dir), "--layers", "1", "--method", "lda", "--threshold", "0.6", "--folds", "2",
+                 "--threads", "1", "--test-speakers"]) == 0
+    space = VoiceSpace.load(out / ACTOR_FOLDER)
+    assert space.projection.shape == (16, 3) and space.threshold == 0.6  # 4 speakers - 1
+    assert json.loads((out / voice_space_training.SUMMARY_FILE).read_text())["method"] == "lda"

@@ -7,9 +7,10 @@ So ``emotrack classify`` groups the lines by voice first and makes each group's 
 from its own lines (``emotrack.ml.emotion.actor``).
 
 Voices are compared in a *voice space*: a linear projection of each line's mean encoder
-state (its speech windows, layers ``VoiceSpace.layers``) fitted by linear discriminant
-analysis to tell the training speakers apart across all their emotions, so that anger and
-sadness of one actor land near each other and two actors do not. Lines are joined by
+state (its speech windows, layers ``VoiceSpace.layers``) that whitens the scatter of the
+training speakers' lines around their own speaker's mean
+(``emotrack.ml.emotion.voice_space_training``), so that anger and sadness of one actor
+land near each other while two actors stay apart. Lines are joined by
 average-linkage clustering on cosine distance, cut at ``VoiceSpace.threshold``: no
 number of voices is needed, and a batch of one actor stays one group. A group whose lines
 mostly sound alike (more than ``DROP_SHARE`` of them heard as one emotion by the plain

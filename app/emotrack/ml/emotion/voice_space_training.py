@@ -1,17 +1,21 @@
 """Fit the voice space of a Whisper emotion model (``emotrack train voice-space``): where
 lines of one actor land together whatever their emotion (``emotrack.core.voice_groups``).
 
-    emotrack train voice-space --data ../shared/data/emotion --out runs/actor --layers 1 2
+    emotrack train voice-space --data ../shared/data/emotion --out runs/voices --layers 1 2
 
 Each training line becomes the mean of its speech windows' encoder states ``--layers``
-(the model's own, frozen); linear discriminant analysis with speakers as classes (the
-within-speaker scatter shrunk toward its average variance by ``--shrinkage``) finds
-the directions along which speakers differ more than one speaker's emotions do. Speaker
-cross-validation (``--folds``) reports how well average-linkage clustering cut at
-``--threshold`` recovers the speakers of each held-out fold, mixed; then the space
-fitted on every training speaker is written to ``OUT/actor/voice-space.safetensors``
-(copy it into the model's ``actor/`` folder beside the actor head). The test speakers
-(``whisper_training.TEST_SPEAKERS``) are never read.
+(the model's own, frozen), standardised. ``--method wccn`` (the default) whitens them by
+the scatter of each speaker's lines around that speaker's mean (within-class covariance
+normalisation, shrunk toward its average variance by ``--shrinkage``): the directions
+along which one actor's emotions and sentences move count little, and every other
+direction keeps its weight, including those along which unseen actors differ from the
+training ones. ``--method lda`` keeps only the directions of a linear discriminant
+analysis of the training speakers (at most one fewer than there are speakers; out of
+fold it merged more voices). Speaker cross-validation (``--folds``) reports how well
+average-linkage clustering cut at ``--threshold`` recovers the speakers of each held-out
+fold, mixed; then the space fitted on every training speaker is written to
+``OUT/actor/voice-space.safetensors`` (copy it into the model's ``actor/`` folder beside
+the actor head). The test speakers (``whisper_training.TEST_SPEAKERS``) are never read.
 """
 
 from __future__ import annotations
@@ -43,9 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the Whisper emotion model whose encoder the voice space reads (default: bundled)")
     parser.add_argument("--layers", type=int, nargs="+", default=[1, 2],
                         help="encoder hidden states whose speech-window mean is a line's voice")
-    parser.add_argument("--shrinkage", type=float, default=0.5,
+    parser.add_argument("--method", choices=("wccn", "lda"), default="wccn",
+                        help="whiten by the within-speaker scatter (wccn) or keep the discriminant directions (lda)")
+    parser.add_argument("--shrinkage", type=float, default=0.6,
                         help="within-speaker scatter shrunk this far toward its average variance (0..1)")
-    parser.add_argument("--threshold", type=float, default=0.6,
+    parser.add_argument("--threshold", type=float, default=0.85,
                         help="cosine distance at which the average-linkage tree is cut into voices")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--test-speakers", nargs="*", default=list(TEST_SPEAKERS))
@@ -53,32 +59,44 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
+def within_speaker_scatter(points: np.ndarray, speakers: np.ndarray, shrinkage: float) -> np.ndarray:
+    """The scatter of each speaker's points around that speaker's mean, shrunk toward
+    ``mean variance × I`` (a few hundred lines cannot estimate a full d × d scatter)."""
+    within = np.zeros((points.shape[1],) * 2)
+    for name in sorted(set(speakers)):
+        own = points[speakers == name]
+        within += (own - own.mean(axis=0)).T @ (own - own.mean(axis=0))
+    within /= len(points)
+    return (1 - shrinkage) * within + shrinkage * np.trace(within) / len(within) * np.eye(len(within))
+
+
+def whitening_projection(points: np.ndarray, speakers: np.ndarray, shrinkage: float) -> np.ndarray:
+    """``[d, d]``: ``W`` with ``W.T S_within W = I``."""
+    values, vectors = np.linalg.eigh(within_speaker_scatter(points, speakers, shrinkage))
+    return vectors / np.sqrt(values)
+
+
 def discriminant_projection(points: np.ndarray, speakers: np.ndarray, shrinkage: float) -> np.ndarray:
-    """``[d, n_speakers - 1]``: the leading solutions of ``S_between v = λ S_within v``,
-    with ``S_within`` shrunk toward ``mean variance × I`` (a few hundred lines cannot
-    estimate a full d × d scatter)."""
+    """``[d, n_speakers - 1]``: the leading solutions of ``S_between v = λ S_within v``."""
     import scipy.linalg
 
-    names = sorted(set(speakers))
     centre = points.mean(axis=0)
-    within = np.zeros((points.shape[1],) * 2)
-    between = np.zeros_like(within)
-    for name in names:
+    between = np.zeros((points.shape[1],) * 2)
+    for name in sorted(set(speakers)):
         own = points[speakers == name]
-        mean = own.mean(axis=0)
-        within += (own - mean).T @ (own - mean)
-        between += len(own) * np.outer(mean - centre, mean - centre)
-    within, between = within / len(points), between / len(points)
-    within = (1 - shrinkage) * within + shrinkage * np.trace(within) / len(within) * np.eye(len(within))
-    _, vectors = scipy.linalg.eigh(between, within)
-    return vectors[:, ::-1][:, :len(names) - 1]
+        between += len(own) * np.outer(own.mean(axis=0) - centre, own.mean(axis=0) - centre)
+    _, vectors = scipy.linalg.eigh(between / len(points), within_speaker_scatter(points, speakers, shrinkage))
+    return vectors[:, ::-1][:, :len(set(speakers)) - 1]
 
 
-def fit_voice_space(states: np.ndarray, speakers: np.ndarray, layers: tuple[int, ...], shrinkage: float,
-                    threshold: float) -> VoiceSpace:
+PROJECTIONS = {"wccn": whitening_projection, "lda": discriminant_projection}
+
+
+def fit_voice_space(states: np.ndarray, speakers: np.ndarray, layers: tuple[int, ...], method: str,
+                    shrinkage: float, threshold: float) -> VoiceSpace:
     mean, scale = states.mean(axis=0), states.std(axis=0) + 1e-6
     standard = (states - mean) / scale
-    projection = discriminant_projection(standard, speakers, shrinkage)
+    projection = PROJECTIONS[method](standard, speakers, shrinkage)
     return VoiceSpace(layers=layers, mean=mean, scale=scale, projection=projection,
                       centre=(standard @ projection).mean(axis=0), threshold=threshold)
 
@@ -127,18 +145,20 @@ def run(args: argparse.Namespace) -> int:
     per_fold = []
     for fold in folds:
         held = np.isin(speakers, fold)
-        space = fit_voice_space(states[~held], speakers[~held], layers, args.shrinkage, args.threshold)
+        space = fit_voice_space(states[~held], speakers[~held], layers, args.method, args.shrinkage,
+                                args.threshold)
         found = group_voices(space.embed(states[held]), args.threshold)
         precision, recall = pair_scores(found, speakers[held])
         per_fold.append({"speakers": sorted(fold), "voices_found": int(found.max()) + 1,
                          "pair_precision": precision, "pair_recall": recall})
         _log(f"fold {sorted(fold)}: {len(fold)} speakers mixed -> {found.max() + 1} voices; pairs grouped "
              f"together share a speaker {precision:.3f}, pairs of one speaker grouped together {recall:.3f}")
-    space = fit_voice_space(states, speakers, layers, args.shrinkage, args.threshold)
+    space = fit_voice_space(states, speakers, layers, args.method, args.shrinkage, args.threshold)
     folder = args.out / ACTOR_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
     path = space.save(folder)
-    summary = {"layers": list(layers), "shrinkage": args.shrinkage, "threshold": args.threshold,
+    summary = {"layers": list(layers), "method": args.method, "shrinkage": args.shrinkage,
+               "threshold": args.threshold,
                "clips": len(kept), "speakers": len(set(speakers)), "folds": per_fold}
     write_text_atomic(args.out / SUMMARY_FILE, json.dumps(summary, indent=1) + "\n")
     _log(f"voice space in {path} (copy it into the model folder's {ACTOR_FOLDER}/ beside the actor head)")
