@@ -214,6 +214,35 @@ def test_batch_makes_each_characters_reference_from_its_own_lines(tiny_actor_mod
     assert {getattr(load_project(p).actor, "name", None) for p in alike.rglob("*.emotrack")} == {None}
 
 
+def test_batch_groups_lines_without_a_character_by_voice(tiny_voice_model_dir, tmp_path, capsys, monkeypatch):
+    import csv
+
+    from emotrack.batch import own_references
+    from emotrack.core import voice_groups
+    from emotrack.core.project_file import load_project
+
+    # The tiny voice space hears one voice; every reference is kept, whatever the random head hears.
+    monkeypatch.setattr(voice_groups, "DROP_SHARE", 1.0)
+    monkeypatch.setattr(own_references, "DROP_SHARE", 1.0)
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for i in range(3):
+        soundfile.write(flat / f"vo_{i}.wav", tone(150.0 + 60 * i, seconds=2.0, seed=i), 16000)
+    common = ["--model", str(tiny_voice_model_dir), "--device", "cpu", "--workers", "1"]
+    out = tmp_path / "out"
+    assert main(["batch", str(flat), "-o", str(out), "--actors", "auto", *common]) == 0
+    err = capsys.readouterr().err
+    assert "3 lines without a character: 1 voice heard" in err
+    assert "character voice-1: reference of 3 lines reused" in err  # made while grouping, not read again
+    assert {load_project(p).actor.name for p in out.rglob("*.emotrack")} == {"voice-1"}
+    with (out / "summary.csv").open() as handle:
+        assert {row["character"] for row in csv.DictReader(handle)} == {"voice-1"}
+
+    assert main(["batch", str(flat), "-o", str(out), "--actors", "auto", *common]) == 0
+    err = capsys.readouterr().err
+    assert "their voices reused" in err and "0 analysed, 3 unchanged" in err
+
+
 def test_batch_actors_auto_needs_an_actor_head(tiny_whisper_model_dir, tmp_path, capsys):
     (tmp_path / "d" / "bob").mkdir(parents=True)
     for i in range(2):

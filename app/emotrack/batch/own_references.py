@@ -10,8 +10,13 @@ are written to ``OUTDIR/actors/CHARACTER.json`` (to inspect, or to reuse with ``
 DIR``) beside ``index.json``, which keys each one by the content of its lines, the model
 and the analysis settings: a rerun of the same batch reuses them instead of reading every
 line again. A character whose lines mostly sound alike gets no reference (see
-``core.voice_groups.DROP_SHARE``), nor does one with a single line; lines without a
-character use ``--actor``, if given.
+``core.voice_groups.DROP_SHARE``), nor does one with a single line.
+
+Lines that name no character (a flat folder, a manifest without the column) are first
+grouped by voice (``emotrack.ml.emotion.voices``, as ``emotrack classify`` groups its
+files) and each group becomes a character ``voice-N``, with its reference made from its
+own lines; ``OUTDIR/actors/voices.json`` keeps which line is which voice, keyed like the
+references.
 """
 
 from __future__ import annotations
@@ -33,6 +38,63 @@ from ..errors import EmotrackError, ParameterError
 
 FOLDER = "actors"
 INDEX = "index.json"
+VOICES = "voices.json"  # {"key": ..., "voices": {audio path: "voice-N"}} of the lines without a character
+
+
+def voice_characters(lines: list[BatchLine], output: Path, model_name: str | None, device: str,
+                     settings: AnalysisSettings, say: Callable[[str], None] = lambda text: None) -> list[BatchLine]:
+    """``lines``, each line that names no character given the voice it is heard in
+    (``voice-1``, ``voice-2``, ...). The groups' references are stored where
+    :func:`own_references` finds them, so those lines are not read again for them."""
+    import dataclasses
+
+    from ..io.audio import load_audio
+    from ..ml.emotion.voices import read_by_voice
+    from ..pipeline import load_emotion_model
+
+    loose = [line for line in lines if not line.character]
+    if len(loose) < 2:
+        return lines
+    folder, head_id = Path(output) / FOLDER, actor_head_id(model_name)
+    key = _key(loose, head_id, settings)
+    stored = _read_json(folder / VOICES)
+    if stored.get("key") == key and isinstance(stored.get("voices"), dict):
+        voices = {str(k): str(v) for k, v in stored["voices"].items()}
+        say(f"{len(loose)} lines without a character: their voices reused")
+    else:
+        model = load_emotion_model(model_name, device)
+        if model.voice_space is None:
+            say("lines without a character: this emotion model has no voice space, so they are not grouped")
+            return lines
+        by_audio = {str(line.audio): line for line in loose}
+
+        def readable():
+            for line in loose:
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")  # the batch reports each line's problems itself
+                        yield str(line.audio), load_audio(line.audio).samples
+                except EmotrackError:
+                    continue  # the batch reports it as a failed line
+
+        readings = read_by_voice(model, readable(), settings.window, settings.hop, settings.min_pause)
+        voices = {reading.name: f"voice-{reading.group.number}" for reading in readings}
+        index = _read_index(folder / INDEX)
+        for group in {reading.group.number: reading.group for reading in readings}.values():
+            if group.reference is None:
+                continue  # one line, or one mood: own_references says so
+            name = f"voice-{group.number}"
+            members = [by_audio[readings[i].name] for i in group.members]
+            reference = dataclasses.replace(group.reference, name=name,
+                                            lines=tuple(Path(line.audio).name for line in members))
+            reference.save(folder / f"{name}.json")
+            index[name] = _key(members, head_id, settings)
+        write_json_atomic(folder / INDEX, index)
+        write_json_atomic(folder / VOICES, {"key": key, "voices": voices})
+        heard = len(set(voices.values()))
+        say(f"{len(loose)} lines without a character: {heard} voice{'s' if heard != 1 else ''} heard")
+    return [dataclasses.replace(line, character=voices.get(str(line.audio), "")) if not line.character else line
+            for line in lines]
 
 
 def own_references(lines: list[BatchLine], output: Path, model_name: str | None, device: str,
@@ -129,12 +191,17 @@ def _key(lines: list[BatchLine], head_id: str, settings: AnalysisSettings) -> st
     return digest.hexdigest()
 
 
-def _read_index(path: Path) -> dict[str, str]:
+def _read_json(path: Path) -> dict:
+    """A JSON object written earlier, or {} when it is missing or damaged (then made again)."""
     try:
-        index = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {str(k): str(v) for k, v in index.items()} if isinstance(index, dict) else {}
+    return data if isinstance(data, dict) else {}
+
+
+def _read_index(path: Path) -> dict[str, str]:
+    return {str(k): str(v) for k, v in _read_json(path).items()}
 
 
 def print_news(text: str) -> None:

@@ -50,7 +50,8 @@ def register(subparsers) -> None:
                         help="a folder of actor references named after the manifest's characters "
                              "(CHARACTER.json, from 'emotrack actor-reference'): each line is read relative to "
                              "its character's; lines of other characters use --actor, if given. 'auto': make "
-                             "each character's reference from its own lines in this batch (OUTDIR/actors/)")
+                             "each character's reference from its own lines in this batch (OUTDIR/actors/); lines "
+                             "without a character are grouped by voice first")
     options.add_analysis_options(parser)
     options.add_heuristic_options(parser)
     parser.set_defaults(func=run)
@@ -132,11 +133,12 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         actors=actors_json(args))
     lines = collect_lines(args.inputs)
     if args.actors == "auto":
-        from ..batch.own_references import own_references, print_news
+        from ..batch.own_references import own_references, print_news, voice_characters
 
-        settings = replace(settings, actors=own_references(
-            lines, folder, args.model, args.device, settings.analysis,
-            say=(lambda text: None) if args.quiet else print_news))
+        say = (lambda text: None) if args.quiet else print_news
+        lines = voice_characters(lines, folder, args.model, args.device, settings.analysis, say)
+        settings = replace(settings, actors=own_references(lines, folder, args.model, args.device,
+                                                           settings.analysis, say))
     suffixes = {kind: FORMATS[kind][0] for kind in settings.exports}
     engine = _engine(args, settings)
     progress = BatchProgress(quiet=args.quiet)
