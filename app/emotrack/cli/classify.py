@@ -22,7 +22,7 @@ from ..errors import EmotrackError, ParameterError
 from ..io.audio import load_audio
 from ..pipeline import classify_clip, load_emotion_model, output_labels
 from . import options
-from .actor import reference_from_files, warn_about
+from .actor import warn_about
 from ..json_lines import json_line
 
 
@@ -46,10 +46,11 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run_by_voice(args: argparse.Namespace, model, settings) -> int:
-    """Read every file first (one encoder pass each), group the lines by voice, then print
-    each line's record in the order given."""
-    from ..ml.emotion.voices import read_by_voice
+def run_reading_all(args: argparse.Namespace, model, settings, one_actor: bool) -> int:
+    """Read every file first (one encoder pass each), then read each line against its
+    reference: the reference of all the files (``--same-actor``) or of its voice's group;
+    print the records in the order given."""
+    from ..ml.emotion.voices import read_as_one_actor, read_by_voice
 
     failed: dict[str, str] = {}
 
@@ -63,25 +64,31 @@ def run_by_voice(args: argparse.Namespace, model, settings) -> int:
 
     # Nothing is printed until every line is read: show progress, on a terminal only (logs stay clean).
     progress = options.StderrProgress("reading lines", unit="files") if sys.stderr.isatty() else None
-    readings = read_by_voice(model, readable_lines(), settings.window, settings.hop, settings.min_pause,
-                             progress=progress and (lambda done: progress(done + len(failed), len(args.audio))))
-    by_path = {reading.name: reading for reading in readings}
-    groups = {reading.group.number: reading.group for reading in readings}
-    print(f"emotrack: {len(readings)} lines in {len(groups)} voice{'s' if len(groups) != 1 else ''}; each line "
-          "is read relative to its voice's lines (--each-alone: each line on its own)", file=sys.stderr)
-    for group in groups.values():
-        if group.warns:
-            print(f"emotrack: warning: {group.describe()}", file=sys.stderr)
-    labels = output_labels(model.labels)
+    on_line = progress and (lambda done: progress(done + len(failed), len(args.audio)))
+    extra: dict[str, dict] = {}
+    if one_actor:
+        reference, read = read_as_one_actor(model, readable_lines(), settings.window, settings.hop,
+                                            settings.min_pause, on_line)
+        if reference is not None:
+            warn_about(reference)
+    else:
+        readings = read_by_voice(model, readable_lines(), settings.window, settings.hop, settings.min_pause, on_line)
+        read = [(r.name, r.probabilities) for r in readings]
+        extra = {r.name: {"voice": r.group.number} for r in readings}
+        groups = {r.group.number: r.group for r in readings}
+        print(f"emotrack: {len(readings)} lines in {len(groups)} voice{'s' if len(groups) != 1 else ''}; each "
+              "line is read relative to its voice's lines (--each-alone: each line on its own)", file=sys.stderr)
+        for group in groups.values():
+            if group.warns:
+                print(f"emotrack: warning: {group.describe()}", file=sys.stderr)
+    labels, by_path = output_labels(model.labels), dict(read)
     for path in args.audio:
         if path in failed:
             print(json_line({"path": path, "error": failed[path]}), flush=True)
             continue
-        reading = by_path[path]
-        probabilities = dict(zip(labels, (float(p) for p in reading.probabilities)))
+        probabilities = dict(zip(labels, (float(p) for p in by_path[path])))
         print(json_line({"path": path, "probabilities": {k: round(v, 6) for k, v in probabilities.items()},
-                         "label": max(probabilities, key=probabilities.get), "voice": reading.group.number}),
-              flush=True)
+                         "label": max(probabilities, key=probabilities.get), **extra.get(path, {})}), flush=True)
     return 2 if failed else 0
 
 
@@ -90,23 +97,15 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     if args.same_actor and args.actor:
         raise ParameterError("give --actor or --same-actor, not both")
     model = load_emotion_model(args.model, args.device)
-    if (len(args.audio) > 1 and not (args.each_alone or args.actor or args.same_actor)
-            and model.voice_space is not None):
-        return run_by_voice(args, model, settings)
-    actor = options.actor_reference(model, args)
-    failed: dict[str, str] = {}
     if args.same_actor:
-        # Two passes: the reference needs every line before any line can be read against it.
-        actor, failed = reference_from_files(model, args, settings)
-        if actor is not None:
-            warn_about(actor)
+        return run_reading_all(args, model, settings, one_actor=True)
+    if len(args.audio) > 1 and not (args.each_alone or args.actor) and model.voice_space is not None:
+        return run_reading_all(args, model, settings, one_actor=False)
+    actor = options.actor_reference(model, args)
     if actor is not None:
         model = model.with_actor(actor)
-    status = 2 if failed else 0
+    status = 0
     for path in args.audio:
-        if path in failed:
-            print(json_line({"path": path, "error": failed[path]}), flush=True)
-            continue
         try:
             clip = load_audio(path, channel=args.channel, raw=options.raw_format(args))
             probabilities = classify_clip(clip, model, settings)
