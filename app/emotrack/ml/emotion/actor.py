@@ -14,7 +14,8 @@ held-out speakers in ``benchmarks/emotion_accuracy.py --actor`` and the model ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,46 +51,110 @@ def speech_window_encodings(model, samples: np.ndarray, window: int, hop: int, m
 
 
 def speech_window_means(model, samples: np.ndarray, layers: tuple[int, ...], window: int, hop: int,
-                        min_pause: float = 0.25, with_plain_mood: bool = False):
+                        min_pause: float = 0.25) -> np.ndarray:
     """``[speech windows, d_model * len(layers)]``: the mean hidden states ``layers`` over each
-    window of :func:`speech_window_encodings`, float32. ``with_plain_mood``: also the
-    emotion the plain head hears in the line (its clip label), from the same encoder pass."""
-    rows, plain = [], []
-    for encoding, starts in speech_window_encodings(model, samples, window, hop, min_pause):
-        rows.append(model.whisper.window_means(encoding, starts, window, layers))
-        if with_plain_mood:
-            plain.append(model.plain_logits_from_encoding(encoding, starts, window))
+    window of :func:`speech_window_encodings`, float32."""
+    rows = [model.whisper.window_means(encoding, starts, window, layers)
+            for encoding, starts in speech_window_encodings(model, samples, window, hop, min_pause)]
     if not rows:
-        empty = np.zeros((0, model.whisper.model.config.d_model * len(layers)), np.float32)
-        return (empty, None) if with_plain_mood else empty
-    means = torch.cat(rows).float().cpu().numpy()
-    if not with_plain_mood:
-        return means
-    # The plain head's probabilities, as classify would average them without a reference.
-    probabilities = model._probabilities(torch.cat(plain))
-    return means, model.labels[int(probabilities.mean(axis=0).argmax())]
+        return np.zeros((0, model.whisper.model.config.d_model * len(layers)), np.float32)
+    return torch.cat(rows).float().cpu().numpy()
+
+
+@dataclass(frozen=True)
+class LineReading:
+    """What one encoder pass over a line gives the actor head (and voice grouping).
+
+    The actor head is linear, ``W (m - r) + b = (W m + b) - W r``, so a line keeps its
+    windows' logits without a reference and the sum of its window states, not the states
+    themselves: it can be read against any reference later (:func:`read_against`), and a
+    batch of lines waiting for their reference costs about 10 kB a line."""
+
+    name: str
+    head_logits: torch.Tensor  # [speech windows, labels]: the actor head's logits with no reference
+    state_sum: np.ndarray  # [d]: the sum over the speech windows of the actor head's states
+    voice_state: np.ndarray  # [d_voice] (empty unless asked for): the mean of the voice space's layers
+    plain: np.ndarray  # clip probabilities (``labels`` order) of the plain head: the line read alone
+
+    @property
+    def windows(self) -> int:
+        return len(self.head_logits)
+
+    def mood(self, labels: list[str]) -> str:
+        """The emotion the plain head hears in the line, as ``classify`` would label it alone."""
+        return labels[int(self.plain.argmax())]
+
+
+def check_actor_model(model) -> None:
+    if model.whisper is None or model.actor_head is None:
+        raise ModelError("this emotion model has no actor head (its folder has no 'actor' subfolder): actor "
+                         "references need the bundled accurate model or one trained with "
+                         "'emotrack train emotion-actor'")
+
+
+@torch.inference_mode()
+def read_line(model, name: str, samples: np.ndarray, window: int, hop: int, min_pause: float = 0.25,
+              voice: bool = False) -> LineReading | None:
+    """One encoder pass over a line: its :class:`LineReading`, with the voice state when
+    ``voice`` (the model's voice space's layers); None for a line without audio."""
+    check_actor_model(model)
+    head_layers = model.actor_head.config.layers
+    states, voices, plain = [], [], []
+    for encoding, starts in speech_window_encodings(model, samples, window, hop, min_pause):
+        states.append(model.whisper.window_means(encoding, starts, window, head_layers))
+        if voice:
+            voices.append(model.whisper.window_means(encoding, starts, window, model.voice_space.layers))
+        plain.append(model.plain_logits_from_encoding(encoding, starts, window))
+    if not states:
+        return None
+    states = torch.cat(states).float()
+    voice_state = torch.cat(voices).float().mean(dim=0).cpu().numpy() if voices else np.zeros(0, np.float32)
+    return LineReading(name=name, head_logits=model.actor_head(states), state_sum=states.sum(dim=0).cpu().numpy(),
+                       voice_state=voice_state, plain=model._probabilities(torch.cat(plain)).mean(axis=0))
+
+
+def read_lines(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int, min_pause: float = 0.25,
+               voice: bool = False, progress: Callable[[int], None] | None = None) -> list[LineReading]:
+    """:func:`read_line` of each ``(name, samples)`` that holds audio; ``progress(lines
+    done)`` after each."""
+    readings = []
+    for done, (name, samples) in enumerate(lines, 1):
+        reading = read_line(model, name, samples, window, hop, min_pause, voice)
+        if reading is not None:
+            readings.append(reading)
+        if progress is not None:
+            progress(done)
+    return readings
+
+
+def reference_of(model, readings: list[LineReading], name: str = "") -> ActorReference:
+    """The actor reference of ``readings`` taken as one actor's lines, with the moods the
+    plain head hears in them (so a one-sided session is caught: ``ActorReference.one_sided``)."""
+    accumulator = ReferenceAccumulator()
+    for reading in readings:
+        accumulator.add_sum(reading.name, reading.state_sum, reading.windows, reading.mood(model.labels))
+    head = model.actor_head.config
+    return accumulator.reference(head.reference_id, head.layers, name)
+
+
+@torch.inference_mode()
+def read_against(model, reading: LineReading, reference: ActorReference) -> np.ndarray:
+    """Clip probabilities (``labels`` order) of a line read against ``reference``, as
+    ``classify --actor`` gives them: the mean over its speech windows."""
+    head = model.actor_head
+    check_reference(head, reference)
+    mean = head.blended_reference(torch.from_numpy(reference.mean).to(model.device), len(reference.lines))
+    logits = reading.head_logits - head.classifier.weight @ mean  # = head(states - mean)
+    return model._probabilities(logits, model.actor_temperature).mean(axis=0)
 
 
 def build_reference(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int, name: str = "",
                     min_pause: float = 0.25, total: int | None = None, progress=None) -> ActorReference:
     """An :class:`ActorReference` for ``model`` from ``(name, samples)`` lines of one actor;
-    ``progress(done, total)`` after each line when ``total`` is known. The reference also
-    counts the moods the plain head hears in the lines, so a one-sided session is caught
-    (``ActorReference.one_sided``)."""
-    head = model.actor_head
-    if head is None:
-        raise ModelError("this emotion model has no actor head (its folder has no 'actor' subfolder): "
-                         "actor references need the bundled accurate model or one trained with "
-                         "'emotrack train emotion-actor'")
-    accumulator = ReferenceAccumulator()
-    with torch.inference_mode():
-        for done, (line, samples) in enumerate(lines, 1):
-            means, mood = speech_window_means(model, samples, head.config.layers, window, hop, min_pause,
-                                              with_plain_mood=True)
-            accumulator.add(line, means, mood)
-            if progress is not None and total:
-                progress(done, total)
-    return accumulator.reference(head.config.reference_id, head.config.layers, name)
+    ``progress(done, total)`` after each line when ``total`` is known."""
+    check_actor_model(model)
+    on_line = (lambda done: progress(done, total)) if progress is not None and total else None
+    return reference_of(model, read_lines(model, lines, window, hop, min_pause, progress=on_line), name)
 
 
 def check_reference(head: WindowMeanHead, reference: ActorReference) -> None:
