@@ -48,7 +48,6 @@ def voice_characters(lines: list[BatchLine], output: Path, model_name: str | Non
     :func:`own_references` finds them, so those lines are not read again for them."""
     import dataclasses
 
-    from ..io.audio import load_audio
     from ..ml.emotion.voices import read_by_voice
     from ..pipeline import load_emotion_model
 
@@ -67,17 +66,8 @@ def voice_characters(lines: list[BatchLine], output: Path, model_name: str | Non
             say("lines without a character: this emotion model has no voice space, so they are not grouped")
             return lines
         by_audio = {str(line.audio): line for line in loose}
-
-        def readable():
-            for line in loose:
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")  # the batch reports each line's problems itself
-                        yield str(line.audio), load_audio(line.audio).samples
-                except EmotrackError:
-                    continue  # the batch reports it as a failed line
-
-        readings = read_by_voice(model, readable(), settings.window, settings.hop, settings.min_pause)
+        readings = read_by_voice(model, ((str(line.audio), clip.samples) for line, clip in _readable(loose)),
+                                 settings.window, settings.hop, settings.min_pause)
         voices = {reading.name: f"voice-{reading.group.number}" for reading in readings}
         index = _read_index(folder / INDEX)
         for group in {reading.group.number: reading.group for reading in readings}.values():
@@ -157,19 +147,25 @@ def actor_head_id(model_name: str | None) -> str:
 
 
 def _make(model, lines: list[BatchLine], settings: AnalysisSettings, character: str) -> ActorReference:
-    from ..io.audio import load_audio
     from ..pipeline import build_actor_reference
 
-    def readable():
-        for line in lines:
-            try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the batch reports each line's problems itself
-                    yield Path(line.audio).name, load_audio(line.audio)
-            except EmotrackError:
-                continue  # the batch reports it as a failed line
+    return build_actor_reference(model, ((Path(line.audio).name, clip) for line, clip in _readable(lines)),
+                                 settings, name=character)
 
-    return build_actor_reference(model, readable(), settings, name=character)
+
+def _readable(lines: list[BatchLine]):
+    """``(line, clip)`` of each line that decodes. The others are left out here: the batch
+    reports each as a failed line, with its error."""
+    from ..io.audio import load_audio
+
+    for line in lines:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the batch reports each line's problems itself
+                clip = load_audio(line.audio)
+        except EmotrackError:
+            continue
+        yield line, clip
 
 
 def _stored(path: Path) -> ActorReference | None:
