@@ -35,7 +35,7 @@ class ActorReferenceWorker(CancellableWorker):
     """Makes an actor reference from audio files off the GUI thread."""
 
     progress = Signal(int, int)  # lines done, total
-    succeeded = Signal(object, list)  # ActorReference, [unreadable line messages]
+    succeeded = Signal(object, list)  # ActorReference (None: none could be made), [messages for the user]
     failed = Signal(str)
     cancelled = Signal()
 
@@ -44,52 +44,50 @@ class ActorReferenceWorker(CancellableWorker):
         self.paths, self.model_dir, self.settings, self.name = paths, model_dir, settings, name
 
     def run(self) -> None:  # worker thread
+        self.deliver(self._make, ReferenceCancelled, "Cannot make the actor reference: ",
+                     "Making the actor reference failed")
+
+    def _lines(self, paths: list, skipped: list[str]):
+        """``(path, clip)`` of each of ``paths`` that decodes, with progress, stopping when
+        cancelled; ``skipped`` gets a message for each of the others."""
         from emotrack.errors import EmotrackError
         from emotrack.io.audio import load_audio
+
+        for done, path in enumerate(paths):
+            if self.is_cancelled:
+                raise ReferenceCancelled
+            self.progress.emit(done, len(paths))
+            try:
+                clip = load_audio(path)
+            except EmotrackError as error:
+                skipped.append(f"{Path(path).name}: {error}")
+                continue
+            yield Path(path), clip
+
+    def _make(self) -> tuple:
         from emotrack.pipeline import build_actor_reference
 
         skipped: list[str] = []
-
-        def lines():
-            for done, path in enumerate(self.paths):
-                if self.is_cancelled:
-                    raise ReferenceCancelled
-                self.progress.emit(done, len(self.paths))
-                try:
-                    yield Path(path).name, load_audio(path)
-                except EmotrackError as error:
-                    skipped.append(f"{Path(path).name}: {error}")
-
-        def make() -> tuple:
-            reference = build_actor_reference(cached_model(self.model_dir), lines(), self.settings, name=self.name)
-            return reference, skipped
-
-        self.deliver(make, ReferenceCancelled, "Cannot make the actor reference: ", "Making the actor reference failed")
+        lines = ((path.name, clip) for path, clip in self._lines(self.paths, skipped))
+        reference = build_actor_reference(cached_model(self.model_dir), lines, self.settings, name=self.name)
+        if skipped:
+            skipped = [f"{len(skipped)} line(s) could not be read and were left out:\n" + "\n".join(skipped[:5])]
+        return reference, skipped
 
 
-class VoiceLinesWorker(CancellableWorker):
+class VoiceLinesWorker(ActorReferenceWorker):
     """Reads the recordings in the clip's folder, groups them by voice and makes the
     reference of the clip's own voice off the GUI thread."""
 
-    progress = Signal(int, int)  # lines done, total
-    succeeded = Signal(object, list)  # ActorReference or None (no usable group), [notes]
-    failed = Signal(str)
-    cancelled = Signal()
-
     def __init__(self, clip_path: str, model_dir: str | None, settings, parent=None) -> None:
-        super().__init__(parent)
-        self.clip_path, self.model_dir, self.settings = Path(clip_path), model_dir, settings
-
-    def run(self) -> None:  # worker thread
-        self.deliver(self._make, ReferenceCancelled, "Cannot make the actor reference: ",
-                     "Making the actor reference failed")
+        super().__init__([], model_dir, settings, parent=parent)
+        self.clip_path = Path(clip_path)
 
     def _make(self) -> tuple:
         import dataclasses
 
         from emotrack.core.batch_plan import AUDIO_SUFFIXES
-        from emotrack.errors import EmotrackError, ParameterError
-        from emotrack.io.audio import load_audio
+        from emotrack.errors import ParameterError
         from emotrack.ml.emotion.voices import read_by_voice
 
         folder = self.clip_path.parent
@@ -97,19 +95,10 @@ class VoiceLinesWorker(CancellableWorker):
             raise ParameterError(f"the clip's recording is not there any more: {self.clip_path}")
         paths = sorted({p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES}
                        | {self.clip_path})
-
-        def lines():
-            for done, path in enumerate(paths):
-                if self.is_cancelled:
-                    raise ReferenceCancelled
-                self.progress.emit(done, len(paths))
-                try:
-                    yield str(path), load_audio(path).samples
-                except EmotrackError:
-                    continue  # another file's trouble is not this clip's
-
+        unread: list[str] = []  # another file's trouble is not this clip's
+        lines = ((str(path), clip.samples) for path, clip in self._lines(paths, unread))
         settings = self.settings
-        readings = read_by_voice(cached_model(self.model_dir), lines(), settings.window, settings.hop,
+        readings = read_by_voice(cached_model(self.model_dir), lines, settings.window, settings.hop,
                                  settings.min_pause)
         group = next((r.group for r in readings if r.name == str(self.clip_path)), None)
         if group is None:
@@ -177,19 +166,14 @@ class ActorController(JobController):
     # --- make ---------------------------------------------------------------------------
     def make(self, paths: list[str] | None = None, name: str = "") -> bool:
         """Make a reference from ``paths`` (asks for them when None), then analyse with it."""
-        window = self.window
         if not self.window_idle:
             return False
         if paths is None:
             paths = self.ask_lines()
         if not paths:
             return False
-        worker = ActorReferenceWorker(list(paths), self._model_dir(), window.project.analysis, name, self)
-        worker.progress.connect(self._on_progress)
-        worker.succeeded.connect(self._on_made)
-        worker.failed.connect(window.show_error)
-        worker.cancelled.connect(lambda: window.statusBar().showMessage("Actor reference cancelled", 4000))
-        self.start_job(worker, "Listening to the actor's lines…", len(paths))
+        worker = ActorReferenceWorker(list(paths), self._model_dir(), self.window.project.analysis, name, self)
+        self._start(worker, "Listening to the actor's lines…", len(paths))
         return True
 
     def make_from_voice(self) -> bool:
@@ -198,18 +182,16 @@ class ActorController(JobController):
         if not self.window_idle or window.project is None or window.project.audio is None:
             return False
         worker = VoiceLinesWorker(window.project.audio.path, self._model_dir(), window.project.analysis, self)
-        worker.progress.connect(self._on_progress)
-        worker.succeeded.connect(self._on_voice_made)
-        worker.failed.connect(window.show_error)
-        worker.cancelled.connect(lambda: window.statusBar().showMessage("Actor reference cancelled", 4000))
-        self.start_job(worker, "Listening to the recordings in the folder…", 1)
+        self._start(worker, "Listening to the recordings in the folder…", 1)
         return True
 
-    def _on_voice_made(self, reference: ActorReference | None, notes: list[str]) -> None:
-        if reference is None:
-            self.show_message("\n\n".join(notes))
-            return
-        self._on_made(reference, [], notes)
+    def _start(self, worker: ActorReferenceWorker, label: str, total: int) -> None:
+        window = self.window
+        worker.progress.connect(self._on_progress)
+        worker.succeeded.connect(self._on_made)
+        worker.failed.connect(window.show_error)
+        worker.cancelled.connect(lambda: window.statusBar().showMessage("Actor reference cancelled", 4000))
+        self.start_job(worker, label, total)
 
     def _on_progress(self, done: int, total: int) -> None:
         if self.dialog is not None:
@@ -217,11 +199,10 @@ class ActorController(JobController):
             self.dialog.setLabelText(f"Listening to line {done + 1} of {total}…")
             self.dialog.setValue(done)
 
-    def _on_made(self, reference: ActorReference, skipped: list[str], notes: list[str] | None = None) -> None:
-        notes = list(notes or [])
-        if skipped:
-            notes.append(f"{len(skipped)} line(s) could not be read and were left out:\n" + "\n".join(skipped[:5]))
-        notes += [f"The reference {note}." for note in reference.warnings()]
+    def _on_made(self, reference: ActorReference | None, notes: list[str]) -> None:
+        """Tell the user what the worker found; the reference is applied once it has finished."""
+        if reference is not None:
+            notes = notes + [f"The reference {note}." for note in reference.warnings()]
         if notes:
             self.show_message("\n\n".join(notes))
         self._pending = reference
