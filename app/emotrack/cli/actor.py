@@ -15,8 +15,7 @@ from pathlib import Path
 
 from ..core.actor_reference import MIN_LINES
 from ..core.atomic import output_path
-from ..errors import EmotrackError, ParameterError
-from ..io.audio import load_audio
+from ..errors import ParameterError
 from ..pipeline import build_actor_reference, load_emotion_model
 from . import options
 
@@ -58,17 +57,9 @@ def reference_from_files(model, args: argparse.Namespace, settings=None, name: s
     does; {path: error} of the others, each also reported on stderr with ``note``). The
     files are decoded one at a time, so a session of any size fits in memory."""
     failed: dict[str, str] = {}
-
-    def readable_lines():
-        for path in args.audio:
-            try:
-                yield Path(path).name, load_audio(path, channel=args.channel, raw=options.raw_format(args))
-            except EmotrackError as error:
-                print(f"emotrack: error: {options.one_line(error)}{note}", file=sys.stderr)
-                failed[path] = str(error)
-
+    lines = ((Path(path).name, clip) for path, clip in options.readable_audio(args, failed, note))
     try:
-        reference = build_actor_reference(model, readable_lines(), settings, name=name, progress=progress,
+        reference = build_actor_reference(model, lines, settings, name=name, progress=progress,
                                           total=len(args.audio))
     except ParameterError:
         if len(failed) == len(set(args.audio)):

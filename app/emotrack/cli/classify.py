@@ -53,26 +53,19 @@ def run_reading_all(args: argparse.Namespace, model, settings, one_actor: bool) 
     from ..ml.emotion.voices import read_as_one_actor, read_by_voice
 
     failed: dict[str, str] = {}
-
-    def readable_lines():
-        for path in args.audio:
-            try:
-                yield path, load_audio(path, channel=args.channel, raw=options.raw_format(args)).samples
-            except EmotrackError as error:
-                print(f"emotrack: error: {options.one_line(error)}", file=sys.stderr)
-                failed[path] = str(error)
+    lines = ((path, clip.samples) for path, clip in options.readable_audio(args, failed))
 
     # Nothing is printed until every line is read: show progress, on a terminal only (logs stay clean).
     progress = options.StderrProgress("reading lines", unit="files") if sys.stderr.isatty() else None
     on_line = progress and (lambda done: progress(done + len(failed), len(args.audio)))
     extra: dict[str, dict] = {}
     if one_actor:
-        reference, read = read_as_one_actor(model, readable_lines(), settings.window, settings.hop,
-                                            settings.min_pause, on_line)
+        reference, read = read_as_one_actor(model, lines, settings.window, settings.hop, settings.min_pause,
+                                            on_line)
         if reference is not None:
             warn_about(reference)
     else:
-        readings = read_by_voice(model, readable_lines(), settings.window, settings.hop, settings.min_pause, on_line)
+        readings = read_by_voice(model, lines, settings.window, settings.hop, settings.min_pause, on_line)
         read = [(r.name, r.probabilities) for r in readings]
         extra = {r.name: {"voice": r.group.number} for r in readings}
         groups = {r.group.number: r.group for r in readings}

@@ -35,6 +35,23 @@ def raw_format(args: argparse.Namespace) -> RawFormat | None:
     return RawFormat(args.raw_rate, args.raw_channels, args.raw_type, args.raw_endian)
 
 
+def readable_audio(args: argparse.Namespace, failed: dict[str, str], note: str = ""):
+    """``(path, clip)`` of each file of ``args.audio`` that decodes, one at a time (a session
+    of any size fits in memory); each other file's error goes to stderr (with ``note``)
+    and into ``failed``."""
+    from ..errors import EmotrackError
+    from ..io.audio import load_audio
+
+    for path in args.audio:
+        try:
+            clip = load_audio(path, channel=args.channel, raw=raw_format(args))
+        except EmotrackError as error:
+            print(f"emotrack: error: {one_line(error)}{note}", file=sys.stderr)
+            failed[path] = str(error)
+            continue
+        yield path, clip
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     group.add_argument("--model", metavar="NAME|DIR",
