@@ -109,8 +109,8 @@ def actor_references(model: EmotionModel, clips, source: str, window: int, hop: 
 
 def read_batches_by_voice(model: EmotionModel, clips, batches: list[list[int]], window: int, hop: int,
                           temperature: float) -> tuple[np.ndarray, list[list]]:
-    """(clip probabilities, each batch's voice groups with clip indices as members): each
-    batch read by voice as one ``classify`` call would read it."""
+    """(clip probabilities, each batch's voice groups as (their clip indices, VoiceGroup)):
+    each batch read by voice as one ``classify`` call would read it."""
     fitted = model.temperature, model.actor_temperature
     if temperature == 1.0:
         model.temperature = model.actor_temperature = 1.0
@@ -119,7 +119,7 @@ def read_batches_by_voice(model: EmotionModel, clips, batches: list[list[int]], 
         readings = read_by_voice(model, ((str(i), clips[i].samples) for i in batch), window, hop)
         for i, reading in zip(batch, readings):
             probabilities[i] = reading.probabilities
-        found.append([[batch[m] for m in group.members] + [group.reference is not None]
+        found.append([([batch[m] for m in group.members], group)
                       for group in {r.group.number: r.group for r in readings}.values()])
     model.temperature, model.actor_temperature = fitted
     return probabilities, found
@@ -147,16 +147,15 @@ def voice_batches(clips, split: str, draws: int, seed: int = 0) -> list[list[lis
 def print_voices(clips, found: list[list], split: str) -> None:
     """Which speakers each voice group held, or for many batches how many groups they made."""
     groups = [group for batch in found for group in batch]
-    read_alone = sum(not group[-1] for group in groups)
+    alone = [members for members, group in groups if group.reference is None]
     print(f"voices ({split} batches): {len(found)} batch(es) of {len(clips)} clips -> {len(groups)} voice "
-          f"groups, {read_alone} of them one-sided (read alone, {sum(len(g) - 1 for g in groups if not g[-1])} "
-          "clips)")
+          f"groups, {len(alone)} of them one-sided (read alone, {sum(map(len, alone))} clips)")
     if len(found) == 1 and len(groups) <= 12:
-        for number, group in enumerate(groups, 1):
+        for number, (members, group) in enumerate(groups, 1):
             held: dict[str, int] = {}
-            for i in group[:-1]:
+            for i in members:
                 held[clips[i].speaker] = held.get(clips[i].speaker, 0) + 1
-            kind = "own reference" if group[-1] else "one-sided: read alone"
+            kind = "own reference" if group.reference is not None else "one-sided: read alone"
             print(f"  voice {number} ({kind}): " + ", ".join(f"{s} {n}" for s, n in sorted(held.items())))
 
 
@@ -222,7 +221,11 @@ def main() -> int:
     fitted = model.temperature if args.actor is None else model.actor_temperature
     truth = np.array([model.labels.index(clip.label) if clip.label in model.labels else -1 for clip in clips])
     began = time.perf_counter()
-    runs = [classify_all(model, clips, args.window, args.hop, fitted, references) for references in draws]
+    if args.actor == "voices":  # the groups found are printed below
+        read = [read_batches_by_voice(model, clips, batches, args.window, args.hop, fitted) for batches in draws]
+        runs, voices_found = [probabilities for probabilities, _ in read], read[0][1]
+    else:
+        runs = [classify_all(model, clips, args.window, args.hop, fitted, references) for references in draws]
     elapsed = time.perf_counter() - began
     if len(runs) > 1:
         accuracies = [float(np.mean(r.argmax(axis=1) == truth)) for r in runs]
@@ -244,9 +247,7 @@ def main() -> int:
                                                        1.0, references) for references in draws]), truth)
         curves["T = 1 (no calibration)"] = (raw, raw.expected_calibration_error)
     if args.actor == "voices":
-        first = clips[:n_clips]  # the first draw's batches (one more pass)
-        print_voices(first, read_batches_by_voice(model, first, draws[0], args.window, args.hop, fitted)[1],
-                     args.voice_batches)
+        print_voices(clips[:n_clips], voices_found, args.voice_batches)  # the first draw's batches
     elif args.actor:
         references = {id(r): r for chosen in draws for r in chosen.values()}.values()
         flagged = sum(r.one_sided for r in references)
