@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from ..core.actor_reference import ActorReference
+from ..core.actor_reference import ActorReference, actor_head_id
 from ..core.atomic import write_json_atomic
 from ..core.batch_plan import BatchLine
 from ..core.file_digest import file_sha256
@@ -54,7 +54,7 @@ def voice_characters(lines: list[BatchLine], output: Path, model_name: str | Non
     loose = [line for line in lines if not line.character]
     if len(loose) < 2:
         return lines
-    folder, head_id = Path(output) / FOLDER, actor_head_id(model_name)
+    folder, head_id = Path(output) / FOLDER, _head_id(model_name)
     key = _key(loose, head_id, settings)
     stored = _read_json(folder / VOICES)
     if stored.get("key") == key and isinstance(stored.get("voices"), dict):
@@ -100,7 +100,7 @@ def own_references(lines: list[BatchLine], output: Path, model_name: str | None,
     folder = Path(output) / FOLDER
     index_path = folder / INDEX
     index = _read_index(index_path)
-    head_id = actor_head_id(model_name)
+    head_id = _head_id(model_name)
     model = None
     references: dict[str, dict] = {}
     for character, own in sorted(by_character.items()):
@@ -132,18 +132,12 @@ def own_references(lines: list[BatchLine], output: Path, model_name: str | None,
     return references
 
 
-def actor_head_id(model_name: str | None) -> str:
-    """The encoder identity the model's actor head asks of references (from its config.json,
-    without loading the model)."""
-    from ..core.actor_reference import ACTOR_FOLDER
-    from ..resources import emotion_model_dir
-
-    config = emotion_model_dir(model_name) / ACTOR_FOLDER / "config.json"
-    try:
-        return str(json.loads(config.read_text(encoding="utf-8"))["reference_id"])
-    except (OSError, ValueError, KeyError, TypeError):
+def _head_id(model_name: str | None) -> str:
+    head_id = actor_head_id(model_name)
+    if head_id is None:
         raise ParameterError("--actors auto needs an emotion model with an actor head (the bundled accurate "
-                             f"model has one; {config} is missing or unreadable)") from None
+                             "model has one; this one's actor/config.json is missing or unreadable)")
+    return head_id
 
 
 def _make(model, lines: list[BatchLine], settings: AnalysisSettings, character: str) -> ActorReference:

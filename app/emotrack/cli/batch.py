@@ -97,19 +97,13 @@ def actors_json(args: argparse.Namespace) -> dict[str, dict] | None:
 
 def check_fits_model(reference, model: str | None, source) -> None:
     """Refuse, before any line runs, a reference the emotion model cannot read: the
-    model's actor head names the encoder its references must come from (read from its
-    config.json, without loading the model)."""
-    import json
+    model's actor head names the encoder its references must come from."""
+    from ..core.actor_reference import actor_head_id
 
-    from ..core.actor_reference import ACTOR_FOLDER
-    from ..resources import emotion_model_dir
-
-    config = emotion_model_dir(model) / ACTOR_FOLDER / "config.json"
-    try:
-        wanted = json.loads(config.read_text()).get("reference_id")
-    except (OSError, ValueError):
-        raise ParameterError(f"the emotion model has no actor head ({config} is missing or unreadable), "
-                             f"so it cannot use the actor reference {options.one_line(source)}") from None
+    wanted = actor_head_id(model)
+    if wanted is None:
+        raise ParameterError("the emotion model has no actor head (its actor/config.json is missing or "
+                             f"unreadable), so it cannot use the actor reference {options.one_line(source)}")
     if reference.model != wanted:
         raise ParameterError(f"the actor reference {options.one_line(source)} was made with another emotion "
                              "encoder: make it again with this model ('emotrack actor-reference')")

@@ -136,6 +136,19 @@ class ActorReference:
         return cls.from_json(data, str(path))
 
 
+def actor_head_id(model: str | None) -> str | None:
+    """The encoder identity that the actor head of emotion model ``model`` (bundled name or
+    folder) asks of references, read from its config.json without loading the model;
+    None when it has no actor head (or its config cannot be read)."""
+    from ..resources import emotion_model_dir
+
+    config = emotion_model_dir(model) / ACTOR_FOLDER / "config.json"
+    try:
+        return str(json.loads(config.read_text(encoding="utf-8")).get("reference_id", ""))
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 @dataclass
 class ReferenceAccumulator:
     """Sums speech-window states line by line, so a reference over hundreds of lines
