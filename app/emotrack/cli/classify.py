@@ -79,10 +79,15 @@ def run_reading_all(args: argparse.Namespace, model, settings, one_actor: bool) 
         if path in failed:
             print(json_line({"path": path, "error": failed[path]}), flush=True)
             continue
-        probabilities = dict(zip(labels, (float(p) for p in by_path[path])))
-        print(json_line({"path": path, "probabilities": {k: round(v, 6) for k, v in probabilities.items()},
-                         "label": max(probabilities, key=probabilities.get), **extra.get(path, {})}), flush=True)
+        print(json_line(record(path, dict(zip(labels, (float(p) for p in by_path[path]))), **extra.get(path, {}))),
+              flush=True)
     return 2 if failed else 0
+
+
+def record(path: str, probabilities: dict[str, float], **extra) -> dict:
+    """A file's JSON record: its probabilities (6 decimals) and the most probable label."""
+    return {"path": path, "probabilities": {k: round(v, 6) for k, v in probabilities.items()},
+            "label": max(probabilities, key=probabilities.get), **extra}
 
 
 def run(args: argparse.Namespace, rest: list[str]) -> int:
@@ -101,14 +106,9 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     for path in args.audio:
         try:
             clip = load_audio(path, channel=args.channel, raw=options.raw_format(args))
-            probabilities = classify_clip(clip, model, settings)
-            record = {
-                "path": path,
-                "probabilities": {k: round(v, 6) for k, v in probabilities.items()},
-                "label": max(probabilities, key=probabilities.get),
-            }
+            line = record(path, classify_clip(clip, model, settings))
         except EmotrackError as error:
             print(f"emotrack: error: {options.one_line(error)}", file=sys.stderr)
-            record, status = {"path": path, "error": str(error)}, 2
-        print(json_line(record), flush=True)
+            line, status = {"path": path, "error": str(error)}, 2
+        print(json_line(line), flush=True)
     return status

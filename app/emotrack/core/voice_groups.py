@@ -108,10 +108,8 @@ def group_voices(embeddings: np.ndarray, threshold: float) -> np.ndarray:
 
     embeddings = np.asarray(embeddings, dtype=np.float64)
     n = len(embeddings)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if n == 1:
-        return np.zeros(1, dtype=np.int64)
+    if n < 2:
+        return np.zeros(n, dtype=np.int64)
     sample = np.arange(n) if n <= MAX_CLUSTERED_LINES else np.linspace(0, n - 1, MAX_CLUSTERED_LINES).astype(int)
     # Average linkage on cosine distance of unit vectors (clusters compared by their mean distance).
     tree = linkage(embeddings[sample], method="average", metric="cosine")
