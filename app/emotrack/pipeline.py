@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .core.analysis import WindowProbabilities
+from .core.analysis import WindowProbabilities, voiced_windows, warn_no_speech
 from .core.commands import apply_analysis
 from .core.document import AudioInfo, Project, QualityTrack
 from .core.emotions import EMOTIONS, canonical_labels
@@ -182,10 +182,13 @@ def analyze_file(
 
 def classify_clip(clip: AudioClip, model: "EmotionModel",
                   settings: AnalysisSettings | None = None) -> dict[str, float]:
-    """Clip-level probabilities: the mean of the probabilities of the speech windows."""
+    """Clip-level probabilities: the mean of the probabilities of the speech windows
+    (of all windows, with a :class:`NoSpeechWarning`, when none holds speech)."""
     settings = settings or AnalysisSettings()
     windows = run_analysis(clip, settings, model)
     voice = detect_voice(clip.samples, clip.sample_rate, min_pause=settings.min_pause)
+    if not voiced_windows(windows, voice).any():
+        warn_no_speech(clip.path.name if clip.path is not None else "the clip")
     labels = output_labels(model.labels)
     return dict(zip(labels, (float(p) for p in windows.clip_vector(voice))))
 

@@ -140,6 +140,34 @@ def test_vad_finds_speech_between_silences():
     assert segments[1][0] == pytest.approx(3.0, abs=0.03)
 
 
+def trimmed_words(words: int = 4) -> np.ndarray:
+    """A line trimmed to its words: each word 0.5 s, its level falling from 0 to -20 dB
+    (stressed onset, soft ending), 30 ms closures at -40 dB between words and no silence
+    before the first or after the last. Its quietest tenth is speech, not a floor."""
+    t = np.arange(SR // 2) / SR
+    word = 10 ** (-40 * t / 20) * np.sin(2 * np.pi * 200 * t)  # -20 dB by the end
+    closure = 0.01 * np.sin(2 * np.pi * 200 * np.arange(int(0.03 * SR)) / SR)
+    parts = [word if i % 2 == 0 else closure for i in range(2 * words - 1)]
+    return (0.3 * np.concatenate(parts)).astype(np.float32)
+
+
+def test_vad_hears_a_line_trimmed_to_its_words_as_it_does_with_silence_around():
+    line = trimmed_words()
+    silence = np.zeros(SR // 2, np.float32)
+    padded = detect_voice(np.concatenate([silence, line, silence]), SR).voiced
+    trimmed = detect_voice(line, SR).voiced
+    within = padded[50:50 + len(trimmed)]
+    assert within.mean() > 0.9
+    assert trimmed.mean() >= 0.9 * within.mean()  # a 10th-percentile floor kept a third
+
+
+def test_vad_takes_a_clip_without_any_pause_as_speech_but_quiet_hiss_as_none():
+    steady = (0.3 * np.sin(2 * np.pi * 200 * np.arange(SR) / SR)).astype(np.float32)
+    assert detect_voice(steady, SR).voiced.all()  # no floor to measure: loud enough is speech
+    hiss = (0.0005 * np.random.default_rng(0).standard_normal(SR)).astype(np.float32)  # about -66 dBFS
+    assert not detect_voice(hiss, SR).voiced.any()
+
+
 def test_vad_bridges_short_pauses():
     t = np.arange(SR) / SR
     burst = (0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32)

@@ -13,11 +13,12 @@ import soundfile
 
 from emotrack.cli.main import main
 from emotrack.core.actor_reference import ACTOR_FOLDER
+from emotrack.core.analysis import NoSpeechWarning
 from emotrack.core.voice_groups import VoiceSpace
 from emotrack.errors import ModelError
 from emotrack.ml.emotion import voice_space_training
 from emotrack.ml.emotion.modeling import EmotionModel
-from emotrack.ml.emotion.voices import read_by_voice
+from emotrack.ml.emotion.voices import read_as_one_actor, read_by_voice
 
 RATE = 16000
 WINDOW, HOP = 4000, 2000
@@ -86,6 +87,25 @@ def test_each_line_is_read_against_its_groups_reference(voice_model_dir):
         np.testing.assert_allclose(reading.probabilities, expected, atol=1e-5)
         if group.reference is not None:
             assert name in group.reference.lines
+
+
+def test_a_line_without_speech_joins_no_voice_and_no_reference(voice_model_dir):
+    """Background sound says nothing of an actor: it is read alone, in a group of its own,
+    and left out of every reference (``classify --same-actor`` too), with a warning."""
+    model = EmotionModel.from_pretrained(voice_model_dir, device="cpu")
+    hum = ("hum", (0.001 * np.random.default_rng(5).standard_normal(RATE)).astype(np.float32))
+    with pytest.warns(NoSpeechWarning, match="no speech detected in hum.*joins no voice group"):
+        readings = read_by_voice(model, [*lines(), hum], WINDOW, HOP)
+    quiet = readings[-1]
+    assert not quiet.speech and quiet.group.members == (6,) and quiet.group.reference is None
+    assert quiet.group.number == max(r.group.number for r in readings[:-1]) + 1
+    np.testing.assert_allclose(quiet.probabilities, model.classify(hum[1], WINDOW, HOP), atol=1e-5)
+    assert all(r.speech and "hum" not in (r.group.reference.lines if r.group.reference else ())
+               for r in readings[:-1])
+    with pytest.warns(NoSpeechWarning):
+        reference, read = read_as_one_actor(model, [*lines(), hum], WINDOW, HOP)
+    assert "hum" not in reference.lines and len(reference.lines) == 6
+    np.testing.assert_allclose(read[-1][1], quiet.probabilities, atol=1e-6)
 
 
 def test_a_model_without_a_voice_space_says_so(tiny_actor_model_dir):

@@ -3,6 +3,7 @@ undo/redo, save, clear, load, and a model without an actor head."""
 
 from __future__ import annotations
 
+import numpy as np
 import soundfile as sf
 from signals import speech_like
 
@@ -100,6 +101,14 @@ def test_make_from_this_voices_lines_in_the_folder(make_window, tmp_path, qtbot,
     assert controller.make_from_voice()
     idle()
     assert window.project.actor is None and "sound alike" in controller.last_message
+
+    # A clip without speech has no voice to match.
+    sf.write(session / "hiss.wav", 0.0005 * np.random.default_rng(0).standard_normal(SAMPLE_RATE), SAMPLE_RATE)
+    window.open_path(str(session / "hiss.wav"))
+    idle()
+    assert controller.make_from_voice()
+    idle()
+    assert window.project.actor is None and "No speech was detected in hiss.wav" in controller.last_message
 
     # A model without a voice space says so.
     window.project.model = str(tiny_actor_model_dir)  # the project's model comes before the window's

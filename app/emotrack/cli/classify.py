@@ -68,9 +68,11 @@ def run_reading_all(args: argparse.Namespace, model, settings, one_actor: bool) 
         readings = read_by_voice(model, lines, settings.window, settings.hop, settings.min_pause, on_line)
         read = [(r.name, r.probabilities) for r in readings]
         extra = {r.name: {"voice": r.group.number} for r in readings}
-        groups = {r.group.number: r.group for r in readings}
-        print(f"emotrack: {len(readings)} lines in {len(groups)} voice{'s' if len(groups) != 1 else ''}; each "
-              "line is read relative to its voice's lines (--each-alone: each line on its own)", file=sys.stderr)
+        groups = {r.group.number: r.group for r in readings if r.speech}
+        spoken = sum(r.speech for r in readings)
+        print(f"emotrack: {spoken} line{'s' if spoken != 1 else ''} in {len(groups)} "
+              f"voice{'s' if len(groups) != 1 else ''}; each line is read relative to its voice's lines "
+              "(--each-alone: each line on its own)", file=sys.stderr)
         for group in groups.values():
             if group.warns:
                 print(f"emotrack: warning: {group.describe()}", file=sys.stderr)

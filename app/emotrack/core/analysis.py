@@ -7,6 +7,7 @@ again; only a change of window or hop needs new inference.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,6 +76,16 @@ def voiced_windows(wp: WindowProbabilities, voice: VoiceActivity | None) -> np.n
         [voice.fraction(s / sr, e / sr) >= MIN_VOICED_SHARE for s, e in zip(wp.starts, ends)],
         dtype=bool,
     )
+
+
+class NoSpeechWarning(UserWarning):
+    """No analysis window of a clip holds speech, so its emotion is read from all of its
+    sound (the network never heard silence or noise alone in training)."""
+
+
+def warn_no_speech(name: str, consequence: str = "") -> None:
+    warnings.warn(f"no speech detected in {name}: its emotion is read from all of its sound{consequence}",
+                  NoSpeechWarning, stacklevel=3)
 
 
 def voting_windows(wp: WindowProbabilities, voice: VoiceActivity | None) -> np.ndarray:

@@ -100,9 +100,12 @@ class VoiceLinesWorker(ActorReferenceWorker):
         settings = self.settings
         readings = read_by_voice(cached_model(self.model_dir), lines, settings.window, settings.hop,
                                  settings.min_pause)
-        group = next((r.group for r in readings if r.name == str(self.clip_path)), None)
-        if group is None:
+        own = next((r for r in readings if r.name == str(self.clip_path)), None)
+        if own is None:
             raise ParameterError(f"cannot read the clip's own recording {self.clip_path.name}")
+        if not own.speech:
+            return None, [f"No speech was detected in {self.clip_path.name}, so its voice cannot be matched."]
+        group = own.group
         if len(group.members) == 1:
             return None, [f"None of the other {len(readings) - 1} recordings in {folder.name} has this voice."]
         if group.reference is None:

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from emotrack.core.actor_reference import ACTOR_FOLDER, ActorReference, ReferenceAccumulator
-from emotrack.core.analysis import WindowProbabilities, voting_windows
+from emotrack.core.analysis import WindowProbabilities, voiced_windows, voting_windows, warn_no_speech
 from emotrack.core.vad import detect_voice
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError
@@ -34,20 +34,30 @@ def load_actor_head(model_dir: Path, device: torch.device) -> WindowMeanHead | N
     return load_window_mean_head(Path(model_dir) / ACTOR_FOLDER, device, "actor emotion head")
 
 
-def speech_window_encodings(model, samples: np.ndarray, window: int, hop: int, min_pause: float = 0.25):
+def speech_window_starts(samples: np.ndarray, sample_rate: int, window: int, hop: int,
+                         min_pause: float = 0.25) -> tuple[np.ndarray, bool]:
+    """``(starts, speech)``: the analysis windows that vote in ``classify``, and whether they
+    are the ones that hold speech (False: none does, so all of them vote)."""
+    starts = window_starts(len(samples), window, hop)
+    if len(starts) == 0:
+        return starts, False
+    windows = WindowProbabilities(starts=starts, window=window, hop=hop, n_samples=len(samples),
+                                  probabilities=np.zeros((len(starts), 1)), sample_rate=sample_rate)
+    voice = detect_voice(samples, sample_rate, min_pause=min_pause)
+    return starts[voting_windows(windows, voice)], bool(voiced_windows(windows, voice).any())
+
+
+def speech_window_encodings(model, samples: np.ndarray, window: int, hop: int, min_pause: float = 0.25,
+                            starts: np.ndarray | None = None):
     """``(encoding, starts)`` for each group of the analysis windows that vote in
-    ``classify`` (those that hold speech; all of them in a clip without detected speech)."""
+    ``classify`` (:func:`speech_window_starts`, unless ``starts`` are given)."""
     if model.whisper is None:
         raise ModelError("actor references need a Whisper-based emotion model")
     samples = np.asarray(samples, dtype=np.float32)
-    starts = window_starts(len(samples), window, hop)
-    if len(starts) == 0:
-        return
-    windows = WindowProbabilities(starts=starts, window=window, hop=hop, n_samples=len(samples),
-                                  probabilities=np.zeros((len(starts), 1)), sample_rate=model.sample_rate)
-    chosen = starts[voting_windows(windows, detect_voice(samples, model.sample_rate, min_pause=min_pause))]
-    for begin, end in model.whisper.window_groups(chosen, window):
-        yield model.whisper.encode_windows(samples, chosen[begin:end], window), chosen[begin:end]
+    if starts is None:
+        starts, _ = speech_window_starts(samples, model.sample_rate, window, hop, min_pause)
+    for begin, end in model.whisper.window_groups(starts, window):
+        yield model.whisper.encode_windows(samples, starts[begin:end], window), starts[begin:end]
 
 
 def speech_window_means(model, samples: np.ndarray, layers: tuple[int, ...], window: int, hop: int,
@@ -75,6 +85,9 @@ class LineReading:
     state_sum: np.ndarray  # [d]: the sum over the speech windows of the actor head's states
     voice_state: np.ndarray  # [d_voice] (empty unless asked for): the mean of the voice space's layers
     plain: np.ndarray  # clip probabilities (``labels`` order) of the plain head: the line read alone
+    # False when no window holds speech: every window was read, and the line's states say
+    # nothing of its actor, so it joins no voice group and no reference.
+    speech: bool = True
 
     @property
     def windows(self) -> int:
@@ -99,8 +112,12 @@ def read_line(model, name: str, samples: np.ndarray, window: int, hop: int, min_
     ``voice`` (the model's voice space's layers); None for a line without audio."""
     check_actor_model(model)
     head_layers = model.actor_head.config.layers
+    samples = np.asarray(samples, dtype=np.float32)
+    chosen, speech = speech_window_starts(samples, model.sample_rate, window, hop, min_pause)
+    if not speech and len(chosen):
+        warn_no_speech(Path(name).name, ", alone (it joins no voice group or actor reference)")
     states, voices, plain = [], [], []
-    for encoding, starts in speech_window_encodings(model, samples, window, hop, min_pause):
+    for encoding, starts in speech_window_encodings(model, samples, window, hop, starts=chosen):
         states.append(model.whisper.window_means(encoding, starts, window, head_layers))
         if voice:
             voices.append(model.whisper.window_means(encoding, starts, window, model.voice_space.layers))
@@ -110,7 +127,8 @@ def read_line(model, name: str, samples: np.ndarray, window: int, hop: int, min_
     states = torch.cat(states).float()
     voice_state = torch.cat(voices).float().mean(dim=0).cpu().numpy() if voices else np.zeros(0, np.float32)
     return LineReading(name=name, head_logits=model.actor_head(states), state_sum=states.sum(dim=0).cpu().numpy(),
-                       voice_state=voice_state, plain=model._probabilities(torch.cat(plain)).mean(axis=0))
+                       voice_state=voice_state, plain=model._probabilities(torch.cat(plain)).mean(axis=0),
+                       speech=speech)
 
 
 def read_lines(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int, min_pause: float = 0.25,
@@ -128,10 +146,11 @@ def read_lines(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop:
 
 
 def reference_of(model, readings: list[LineReading], name: str = "") -> ActorReference:
-    """The actor reference of ``readings`` taken as one actor's lines, with the moods the
-    plain head hears in them (so a one-sided session is caught: ``ActorReference.one_sided``)."""
+    """The actor reference of ``readings`` taken as one actor's lines (those that hold
+    speech), with the moods the plain head hears in them (so a one-sided session is caught:
+    ``ActorReference.one_sided``)."""
     accumulator = ReferenceAccumulator()
-    for reading in readings:
+    for reading in (r for r in readings if r.speech):
         accumulator.add_sum(reading.name, reading.state_sum, reading.windows, reading.mood(model.labels))
     head = model.actor_head.config
     return accumulator.reference(head.reference_id, head.layers, name)

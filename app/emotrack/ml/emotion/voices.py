@@ -27,6 +27,7 @@ class VoiceReading:
     name: str
     probabilities: np.ndarray
     group: VoiceGroup
+    speech: bool = True  # False: no window held speech, so all of the line was read, alone
 
 
 def check_voice_model(model) -> None:
@@ -39,26 +40,33 @@ def read_as_one_actor(model, lines: Iterable[tuple[str, np.ndarray]], window: in
                       min_pause: float = 0.25, progress: Callable[[int], None] | None = None):
     """(the reference of all ``lines`` as one actor's, or None when there is no line;
     [(name, clip probabilities against it)]), as ``classify --same-actor`` reads them:
-    one encoder pass per line, whatever the reference's moods (the caller warns)."""
+    one encoder pass per line, whatever the reference's moods (the caller warns); a line
+    without speech is left out of the reference and read alone."""
     check_actor_model(model)
     readings = read_lines(model, lines, window, hop, min_pause, progress=progress)
     if not readings:
         return None, []
     reference = reference_of(model, readings)
-    return reference, [(r.name, read_against(model, r, reference)) for r in readings]
+    return reference, [(r.name, read_against(model, r, reference) if r.speech else r.plain) for r in readings]
 
 
 def read_by_voice(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int, min_pause: float = 0.25,
                   progress: Callable[[int], None] | None = None) -> list[VoiceReading]:
     """Group ``(name, samples)`` lines by voice and read each against its group's
-    reference (a one-sided group's lines alone); ``progress(lines done)`` after each
-    line's encoder pass."""
+    reference (a one-sided group's lines alone; a line without speech alone, in a group of
+    its own); ``progress(lines done)`` after each line's encoder pass."""
     check_voice_model(model)
     readings = read_lines(model, lines, window, hop, min_pause, voice=True, progress=progress)
     if not readings:
         return []
-    groups = group_voices(model.voice_space.embed(np.stack([r.voice_state for r in readings])),
-                          model.voice_space.threshold)
+    speech = np.array([r.speech for r in readings])
+    groups = np.empty(len(readings), dtype=np.int64)
+    if speech.any():
+        groups[speech] = group_voices(model.voice_space.embed(np.stack([r.voice_state for r in readings
+                                                                        if r.speech])),
+                                      model.voice_space.threshold)
+    first_alone = int(groups[speech].max()) + 1 if speech.any() else 0
+    groups[~speech] = first_alone + np.arange(int((~speech).sum()))
     head = model.actor_head.config
     found = voice_groups(groups, [(r.state_sum, r.windows) for r in readings],
                          [r.mood(model.labels) for r in readings], [r.name for r in readings], head.reference_id,
@@ -69,5 +77,5 @@ def read_by_voice(model, lines: Iterable[tuple[str, np.ndarray]], window: int, h
             reading = readings[i]
             probabilities = reading.plain if group.reference is None else read_against(model, reading,
                                                                                        group.reference)
-            out[i] = VoiceReading(reading.name, probabilities, group)
+            out[i] = VoiceReading(reading.name, probabilities, group, reading.speech)
     return out
