@@ -27,12 +27,14 @@ gives the model every evaluated clip as one unlabelled batch, as ``emotrack clas
 does with many files: it groups them by voice and reads each against its own group
 (``emotrack.ml.emotion.voices``), and the benchmark prints which speakers each voice holds;
 ``--voice-batches`` splits the clips into several batches instead (each speaker's, each
-speaker's of one emotion, or random ones of K clips).
+speaker's of one emotion, or random ones of K clips). ``--gain DB`` changes every clip's
+level first, to see how much the figures depend on it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -202,11 +204,17 @@ def main() -> int:
     parser.add_argument("--voice-batches", default="all", metavar="SPLIT",
                         help="with --actor voices, the batches classify is given: all (one), speaker, "
                              "emotion (each speaker's clips of one emotion) or random:K")
+    parser.add_argument("--gain", type=float, default=0.0, metavar="DB",
+                        help="change every clip's level by this many dB first (clipped at full scale): how "
+                             "much the figures depend on recording level")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     speakers = None if args.speakers == ["all"] else set(args.speakers)
     clips = read_labelled_clips(args.data, speakers)
+    if args.gain:
+        scale = 10 ** (args.gain / 20)
+        clips = [dataclasses.replace(clip, samples=np.clip(clip.samples * scale, -1.0, 1.0)) for clip in clips]
     model = EmotionModel.from_pretrained(args.model, device=args.device)
     draws = [None]
     if args.actor == "voices":
