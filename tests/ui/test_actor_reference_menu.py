@@ -7,7 +7,10 @@ import numpy as np
 import soundfile as sf
 from signals import speech_like
 
+from PySide6.QtCore import Qt
+
 from emotrack.core.actor_reference import ActorReference
+from emotrack.ui import actor as actor_ui
 
 SAMPLE_RATE = 16_000
 
@@ -74,6 +77,7 @@ def test_make_from_this_voices_lines_in_the_folder(make_window, tmp_path, qtbot,
         sf.write(session / f"take{i}.wav", speech_like(1.5, seed=20 + i), SAMPLE_RATE)
     (session / "broken.wav").write_bytes(b"not audio")
     (session / "notes.txt").write_text("not a recording")
+    monkeypatch.setattr(actor_ui, "HINT_MIN_RECORDINGS", 4)  # the 4 other audio files beside take1
     window = make_window()
     window.model_dir = str(tiny_voice_model_dir)
     window.open_path(str(session / "take1.wav"))
@@ -86,15 +90,19 @@ def test_make_from_this_voices_lines_in_the_folder(make_window, tmp_path, qtbot,
     idle()
     controller.update_actions()
     assert window.actions["actor_voice"].isEnabled()
+    # The status bar offers it, since the folder holds enough recordings.
+    hint = controller.voice_hint
+    assert hint.isVisible() and hint.text().endswith("(4 more recordings)")
     monkeypatch.setattr(voice_groups, "DROP_SHARE", 1.0)  # whatever the tiny random head hears
-    assert controller.make_from_voice()
+    qtbot.mouseClick(hint, Qt.LeftButton)
     idle()
     actor = window.project.actor
     assert actor is not None and actor.name == "session voice"
     assert sorted(actor.lines) == [f"take{i}.wav" for i in range(4)]  # the broken file is left out
     assert "4 of the 4 recordings in session share this voice" in controller.last_message
+    assert not hint.isVisible()  # a reference is in use
     window.actions["undo"].trigger()
-    assert window.project.actor is None
+    assert window.project.actor is None and hint.isVisible()
 
     # Lines that all sound alike make no reference, and the user is told why.
     monkeypatch.setattr(voice_groups, "DROP_SHARE", 0.0)
@@ -110,8 +118,10 @@ def test_make_from_this_voices_lines_in_the_folder(make_window, tmp_path, qtbot,
     idle()
     assert window.project.actor is None and "No speech was detected in hiss.wav" in controller.last_message
 
-    # A model without a voice space says so.
+    # A model without a voice space says so, and the status bar does not offer it.
     window.project.model = str(tiny_actor_model_dir)  # the project's model comes before the window's
+    controller.update_actions()
+    assert not hint.isVisible()
     assert controller.make_from_voice()
     idle()
     assert "voice space" in window.last_error

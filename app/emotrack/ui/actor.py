@@ -7,7 +7,8 @@ the Folder" reads every recording beside the clip, groups them by voice
 (``emotrack.ml.emotion.voices``) and makes the reference from the lines that share the
 clip's voice, so a folder of a whole session needs no picking; "Load…" takes a reference saved
 earlier or made by ``emotrack actor-reference``; "Save…" writes the project's one for
-pipelines; "Clear" analyses again without. Each change of reference is one undo step with
+pipelines; "Clear" analyses again without. While the clip is read without a reference and
+its folder holds enough other recordings, a link in the status bar offers the folder's voice. Each change of reference is one undo step with
 its analysis (``commands.apply_analysis(actor=...)``), and the project file keeps it.
 """
 
@@ -15,16 +16,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog
+import shiboken6
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QPushButton
 
-from emotrack.core.actor_reference import MIN_LINES, ActorReference
+from emotrack.core.actor_reference import ACTOR_FOLDER, MIN_LINES, ActorReference
 
 from .job import JobController
 from .worker import CancellableWorker, cached_model
 
 ACTOR_FILTER = "Actor reference (*.json);;All files (*)"
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.aiff *.aif);;All files (*)"
+# The status bar offers to read the clip against its voice's lines from this many other
+# recordings in its folder on: the number of lines a reference is recommended to hold.
+HINT_MIN_RECORDINGS = MIN_LINES - 1
 
 
 class ReferenceCancelled(Exception):
@@ -86,15 +91,13 @@ class VoiceLinesWorker(ActorReferenceWorker):
     def _make(self) -> tuple:
         import dataclasses
 
-        from emotrack.core.batch_plan import AUDIO_SUFFIXES
         from emotrack.errors import ParameterError
         from emotrack.ml.emotion.voices import read_by_voice
 
         folder = self.clip_path.parent
         if not self.clip_path.is_file():
             raise ParameterError(f"the clip's recording is not there any more: {self.clip_path}")
-        paths = sorted({p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES}
-                       | {self.clip_path})
+        paths = sorted(set(recordings_beside(self.clip_path)) | {self.clip_path})
         unread: list[str] = []  # another file's trouble is not this clip's
         lines = ((str(path), clip.samples) for path, clip in self._lines(paths, unread))
         settings = self.settings
@@ -146,6 +149,23 @@ class ActorController(JobController):
                          for n in ("actor_make", "actor_voice", "actor_load", "actor_save", "actor_clear")])
         menu.aboutToShow.connect(self.update_actions)  # undo may have changed the project's reference
 
+        # Reading against the voice's own lines is the largest gain on an unknown actor, and
+        # a session folder holds them: say so where the user looks, until a reference is in use.
+        self.voice_hint = QPushButton(window)
+        self.voice_hint.setFlat(True)
+        self.voice_hint.setStyleSheet("QPushButton { color: palette(link); text-decoration: underline; border: none;"
+                                      " padding: 0 8px; }")
+        self.voice_hint.setCursor(Qt.PointingHandCursor)
+        self.voice_hint.setToolTip(
+            "On actors the model never heard, a line read against many lines of the same voice is right on "
+            "0.80 of clips instead of 0.70 (model card). Same as Analysis ▸ Actor Reference ▸ Make from This "
+            "Voice's Lines in the Folder.")
+        self.voice_hint.clicked.connect(lambda: self.make_from_voice())
+        self.voice_hint.hide()
+        window.statusBar().insertPermanentWidget(0, self.voice_hint)  # not hidden by passing messages
+        window.undo_stack.indexChanged.connect(self._on_undo_step)
+        self._beside: tuple[str, int] = ("", 0)  # (clip path, recordings beside it): listed once per clip
+
     # --- state --------------------------------------------------------------------------
     def current(self) -> ActorReference | None:
         project = self.window.project
@@ -161,6 +181,26 @@ class ActorController(JobController):
         window.actions["actor_save"].setEnabled(reference is not None)
         window.actions["actor_clear"].setEnabled(idle and reference is not None)
         self.status_action.setText(describe(reference))
+        self._update_hint(idle and has_audio and reference is None)
+
+    def _on_undo_step(self, _index: int) -> None:
+        # An undo step may bring the reference back or take it away. The stack also steps
+        # while the window is torn down, after the menu's actions are gone.
+        if shiboken6.isValid(self.status_action) and shiboken6.isValid(self.voice_hint):
+            self.update_actions()
+
+    def _update_hint(self, possible: bool) -> None:
+        others = self._recordings_beside_clip() if possible and voice_lines_supported(self._model_dir()) else 0
+        if others >= HINT_MIN_RECORDINGS:
+            self.voice_hint.setText(f"Read against this voice's lines in the folder ({others} more recordings)")
+        self.voice_hint.setVisible(others >= HINT_MIN_RECORDINGS)
+
+    def _recordings_beside_clip(self) -> int:
+        path = self.window.project.audio.path or ""
+        if self._beside[0] != path:
+            clip = Path(path)
+            self._beside = (path, sum(p != clip for p in recordings_beside(clip)) if path else 0)
+        return self._beside[1]
 
     def _model_dir(self) -> str | None:
         window = self.window
@@ -264,6 +304,24 @@ class ActorController(JobController):
     def ask_lines(self) -> list[str]:
         return QFileDialog.getOpenFileNames(self.window, f"Lines of this actor ({MIN_LINES} or more, several moods)",
                                             self.window._last_dir("audio"), AUDIO_FILTER)[0]
+
+
+def recordings_beside(clip_path: Path) -> list[Path]:
+    """The audio files in the clip's folder (the clip among them); none when it is gone."""
+    from emotrack.core.batch_plan import AUDIO_SUFFIXES
+
+    try:
+        return [p for p in clip_path.parent.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES]
+    except OSError:
+        return []
+
+
+def voice_lines_supported(model_dir: str | None) -> bool:
+    """Whether the emotion model can group lines by voice (it ships a voice space), without loading it."""
+    from emotrack.core.voice_groups import VOICE_SPACE_FILE
+    from emotrack.resources import emotion_model_dir
+
+    return (emotion_model_dir(model_dir) / ACTOR_FOLDER / VOICE_SPACE_FILE).is_file()
 
 
 def label(reference: ActorReference) -> str:
