@@ -27,8 +27,8 @@ import torch
 
 from emotrack.errors import ParameterError
 from emotrack.ml.face.training import (TEST_SPEAKERS, VALIDATION_SPEAKERS, FaceExample, TrainSettings, VertexLoss,
-                                       corpus_examples, emotion_vector, ravdess_examples, read_phone_records,
-                                       train_face_net)
+                                       add_loss_arguments, corpus_examples, emotion_vector, ravdess_examples,
+                                       read_phone_records, train_face_net)
 
 CAPTURE_VALIDATION_EVERY = 10  # every tenth take validates, once there are that many
 
@@ -53,9 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--max-minutes", type=float, default=defaults.max_minutes)
-    parser.add_argument("--lip-weight", type=float, default=1.0, help="weight of a lip vertex's error")
-    parser.add_argument("--closure-weight", type=float, default=0.0,
-                        help="weight of the closure term: mm² the lips stay open past the targets at /p b m/")
+    add_loss_arguments(parser)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
 

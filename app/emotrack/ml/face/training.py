@@ -363,6 +363,13 @@ def train_face_net(train: Sequence[FaceExample], validation: Sequence[FaceExampl
     return model
 
 
+def add_loss_arguments(parser) -> None:
+    """``--lip-weight`` and ``--closure-weight`` of :class:`VertexLoss`, for both face trainers."""
+    parser.add_argument("--lip-weight", type=float, default=1.0, help="weight of a lip vertex's error")
+    parser.add_argument("--closure-weight", type=float, default=0.0,
+                        help="weight of the closure term: mm² the lips stay open past the targets at /p b m/")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """``python -m emotrack.ml.face.training --phones JSONL --data DIR --cache DIR --out DIR``."""
     import argparse
@@ -377,9 +384,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--copies", type=int, default=6)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--max-minutes", type=float, default=15.0)
-    parser.add_argument("--lip-weight", type=float, default=1.0, help="weight of a lip vertex's error")
-    parser.add_argument("--closure-weight", type=float, default=0.0,
-                        help="weight of the closure term: mm² the lips stay open past the targets at /p b m/")
+    add_loss_arguments(parser)
     parser.add_argument("--synthetic", type=int, default=0,
                         help="add this many espeak-ng utterances of the training sentences (needs espeak-ng, "
                              "pocketsphinx); a tenth as many more join validation")
