@@ -106,6 +106,10 @@ def test_a_line_without_speech_joins_no_voice_and_no_reference(voice_model_dir):
         reference, read = read_as_one_actor(model, [*lines(), hum], WINDOW, HOP)
     assert "hum" not in reference.lines and len(reference.lines) == 6
     np.testing.assert_allclose(read[-1][1], quiet.probabilities, atol=1e-6)
+    with pytest.warns(NoSpeechWarning):  # nothing to make a reference of: each line alone, nothing lost
+        reference, read = read_as_one_actor(model, [hum, ("hum2", hum[1])], WINDOW, HOP)
+    assert reference is None and [name for name, _ in read] == ["hum", "hum2"]
+    np.testing.assert_allclose(read[0][1], quiet.probabilities, atol=1e-6)
 
 
 def test_a_model_without_a_voice_space_says_so(tiny_actor_model_dir):

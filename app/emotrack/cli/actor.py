@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace, rest: list[str]) -> int:
     target = output_path(args.output)
     model = load_emotion_model(args.model, args.device)
-    progress = None if args.quiet else options.StderrProgress("actor reference")
+    progress = None if args.quiet else options.StderrProgress("actor reference", unit="lines")
     reference, failed = reference_from_files(model, args, name=args.name, progress=progress,
                                              note=" (line left out of the reference)")
     if reference is None:

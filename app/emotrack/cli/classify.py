@@ -64,6 +64,9 @@ def run_reading_all(args: argparse.Namespace, model, settings, one_actor: bool) 
                                             on_line)
         if reference is not None:
             warn_about(reference)
+        elif read:
+            print("emotrack: warning: no line holds speech, so there is no actor reference: each line is read alone",
+                  file=sys.stderr)
     else:
         readings = read_by_voice(model, lines, settings.window, settings.hop, settings.min_pause, on_line)
         read = [(r.name, r.probabilities) for r in readings]

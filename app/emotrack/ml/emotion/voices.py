@@ -38,14 +38,15 @@ def check_voice_model(model) -> None:
 
 def read_as_one_actor(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int,
                       min_pause: float = 0.25, progress: Callable[[int], None] | None = None):
-    """(the reference of all ``lines`` as one actor's, or None when there is no line;
+    """(the reference of all ``lines`` as one actor's, or None when no line holds speech;
     [(name, clip probabilities against it)]), as ``classify --same-actor`` reads them:
     one encoder pass per line, whatever the reference's moods (the caller warns); a line
-    without speech is left out of the reference and read alone."""
+    without speech is left out of the reference and read alone, as every line is when
+    there is no reference."""
     check_actor_model(model)
     readings = read_lines(model, lines, window, hop, min_pause, progress=progress)
-    if not readings:
-        return None, []
+    if not any(r.speech for r in readings):
+        return None, [(r.name, r.plain) for r in readings]
     reference = reference_of(model, readings)
     return reference, [(r.name, read_against(model, r, reference) if r.speech else r.plain) for r in readings]
 
