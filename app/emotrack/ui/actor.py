@@ -8,8 +8,9 @@ the Folder" reads every recording beside the clip, groups them by voice
 clip's voice, so a folder of a whole session needs no picking; "Load…" takes a reference saved
 earlier or made by ``emotrack actor-reference``; "Save…" writes the project's one for
 pipelines; "Clear" analyses again without. While the clip is read without a reference and
-its folder holds enough other recordings, a link in the status bar offers the folder's voice. Each change of reference is one undo step with
-its analysis (``commands.apply_analysis(actor=...)``), and the project file keeps it.
+its folder holds enough other recordings, a link in the status bar offers the folder's
+voice. Each change of reference is one undo step with its analysis
+(``commands.apply_analysis(actor=...)``), and the project file keeps it.
 """
 
 from __future__ import annotations
