@@ -68,14 +68,17 @@ def tiny_plain_head_dir(tiny_whisper_dir, tmp_path_factory) -> Path:
 
 
 def corrected_project(folder: Path, model_dir: Path, seconds: float = 8.0, seed: int = 0,
-                      locked: int = 6) -> tuple[Path, int]:
-    """Analyse a speech-like clip with ``model_dir``, set the first ``locked`` keys to
-    the emotion the model believes least, save; returns the project and that emotion."""
+                      locked: int = 6, actor=None) -> tuple[Path, int]:
+    """Analyse a speech-like clip with ``model_dir`` (against ``actor``'s reference when
+    given), set the first ``locked`` keys to the emotion the model believes least, save;
+    returns the project and that emotion."""
     folder.mkdir(parents=True, exist_ok=True)
     audio = folder / "take.wav"
     sf.write(audio, speech_like(seconds, seed=seed), SAMPLE_RATE)
     model = EmotionModel.from_pretrained(model_dir, device="cpu")
-    project = analyze_file(audio, model, model_dir=model_dir)
+    if actor is not None:
+        model.use_actor(actor)
+    project = analyze_file(audio, model, model_dir=model_dir, actor=actor)
     emotion = int(np.argmin(project.windows.probabilities.mean(axis=0)[: len(EMOTIONS)]))
     target = np.zeros(len(project.labels))
     target[emotion] = 1.0
@@ -85,12 +88,14 @@ def corrected_project(folder: Path, model_dir: Path, seconds: float = 8.0, seed:
 
 
 def corrected_window_share(model_dir: Path, project_path: Path, emotion: int) -> float:
-    """Mean probability of ``emotion`` over the windows of the corrected keys."""
+    """Mean probability of ``emotion`` over the windows of the corrected keys, read as the
+    project reads them (against its actor reference, if it has one)."""
     project = load_project(project_path)
     clip = load_audio(project.audio.path)
     targets = correction_targets(project, len(clip.samples))
     index = np.concatenate([key.windows for key in targets.keys])
     model = EmotionModel.from_pretrained(model_dir, device="cpu")
+    model.use_actor(project.actor)
     probabilities = model.predict_windows(clip.samples, targets.starts[index], targets.window)
     return float(probabilities[:, model.labels.index(EMOTIONS[emotion])].mean())
 
@@ -153,6 +158,80 @@ def test_the_plain_head_learns_when_the_model_has_one(tmp_path, tiny_plain_head_
     assert not torch.equal(plain_before["classifier.weight"], plain_after["classifier.weight"])
 
 
+def toy_reference(name: str = "Ann"):
+    """An actor reference that fits the tiny plain-and-actor model's actor head."""
+    from emotrack.core.actor_reference import ActorReference
+
+    mean = 0.1 * np.random.default_rng(3).standard_normal(32).astype(np.float32)
+    return ActorReference(mean=mean, model="whisper-encoder-test", layers=(1, 2),
+                          lines=tuple(f"line{i}.wav" for i in range(12)), windows=120, name=name)
+
+
+def test_a_project_read_against_an_actor_reference_teaches_the_actor_head(tmp_path, tiny_plain_head_dir, capsys):
+    """Its keys were made by the actor head, so that head learns; the plain head, which
+    did not read them, stays as it was."""
+    from emotrack.core.actor_reference import ACTOR_FOLDER
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER
+
+    project, emotion = corrected_project(tmp_path / "p1", tiny_plain_head_dir, actor=toy_reference())
+    assert load_project(project).actor is not None
+    out = tmp_path / "learned"
+    code, stdout, stderr = learn(capsys, "--from-projects", project, "--model", tiny_plain_head_dir, "--out", out,
+                                 *FAST)
+    assert code == 0, stderr
+    assert "actor head" in stdout
+    report = json.loads((out / "corrections.json").read_text())
+    assert report["heads"] == ["actor"] and report["accuracy_after"] >= report["accuracy_before"]
+    progress = [json.loads(line) for line in stderr.splitlines()]
+    assert [p["heads"] for p in progress if p["stage"] == "features"] == [["actor"]]
+
+    before = corrected_window_share(tiny_plain_head_dir, project, emotion)
+    after = corrected_window_share(out, project, emotion)
+    assert after > before + 0.2, (before, after)
+    for folder, learned in ((ACTOR_FOLDER, True), (PLAIN_FOLDER, False)):
+        weights = [(d / folder / "model.safetensors").read_bytes() for d in (tiny_plain_head_dir, out)]
+        assert (weights[0] != weights[1]) == learned, folder
+    learned = EmotionModel.from_pretrained(out, device="cpu")
+    assert learned.actor_temperature == 1.0  # the base head's own, kept
+    learned.use_actor(toy_reference())  # references made for the base model still fit
+
+
+def test_projects_with_and_without_a_reference_teach_each_their_own_head(tmp_path, tiny_plain_head_dir, capsys):
+    from emotrack.core.actor_reference import ACTOR_FOLDER
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER
+
+    alone, _ = corrected_project(tmp_path / "p1", tiny_plain_head_dir, seconds=6.0, locked=5)
+    ann, _ = corrected_project(tmp_path / "p2", tiny_plain_head_dir, seconds=6.0, seed=1, locked=5,
+                               actor=toy_reference())
+    held, _ = corrected_project(tmp_path / "p3", tiny_plain_head_dir, seconds=6.0, seed=2, locked=5,
+                                actor=toy_reference())
+    out = tmp_path / "learned"
+    code, stdout, stderr = learn(capsys, "--from-projects", alone, ann, held, "--model", tiny_plain_head_dir,
+                                 "--out", out, *FAST)
+    assert code == 0, stderr
+    report = json.loads((out / "corrections.json").read_text())
+    assert report["heads"] == ["actor", "plain"] and report["split"] == "held out 1 whole project(s) of 3"
+    assert "the plain head for the others" in stdout
+    epochs = [p for p in map(json.loads, stderr.splitlines()) if p["stage"] == "training"]
+    assert len(epochs) == 50  # 25 for each head
+    for folder in (ACTOR_FOLDER, PLAIN_FOLDER):
+        assert (tiny_plain_head_dir / folder / "model.safetensors").read_bytes() != \
+            (out / folder / "model.safetensors").read_bytes(), folder
+
+
+def test_a_reference_the_model_cannot_read_is_named_with_its_project(tmp_path, tiny_plain_head_dir, capsys):
+    import dataclasses
+
+    project, _ = corrected_project(tmp_path / "p1", tiny_plain_head_dir, seconds=4.0, locked=3,
+                                   actor=toy_reference())
+    data = load_project(project)
+    data.actor = dataclasses.replace(data.actor, model="another-encoder")
+    save_project(data, project)
+    code, _, stderr = learn(capsys, "--from-projects", project, "--model", tiny_plain_head_dir,
+                            "--out", tmp_path / "o", *FAST)
+    assert code == 2 and "take.emotrack: the actor reference was made for 'another-encoder'" in stderr
+
+
 def test_wav2vec2_model_learns_from_two_projects(tmp_path, tiny_emotion_model_dir, capsys):
     first, emotion = corrected_project(tmp_path / "p1", tiny_emotion_model_dir, seconds=5.0, locked=4)
     second, _ = corrected_project(tmp_path / "p2", tiny_emotion_model_dir, seconds=4.0, seed=1, locked=3)
@@ -167,19 +246,22 @@ def test_wav2vec2_model_learns_from_two_projects(tmp_path, tiny_emotion_model_di
     assert corrected_window_share(out, first, emotion) > corrected_window_share(tiny_emotion_model_dir, first, emotion)
 
 
-@pytest.mark.parametrize("family", ["tiny_emotion_model_dir", "tiny_whisper_dir", "tiny_plain_head_dir"])
+@pytest.mark.parametrize("family", ["tiny_emotion_model_dir", "tiny_whisper_dir", "tiny_plain_head_dir",
+                                    "actor reference"])
 def test_held_out_figures_match_the_saved_model(tmp_path, family, request):
     """The accuracy computed on cached pooled features is what the written model gives."""
     from emotrack.ml.emotion.corrections import LearningOptions, learn_from_corrections, load_sources
 
-    model_dir = request.getfixturevalue(family)
-    project, _ = corrected_project(tmp_path / "p", model_dir, seconds=5.0, locked=4)
+    actor = toy_reference() if family == "actor reference" else None
+    model_dir = request.getfixturevalue("tiny_plain_head_dir" if actor else family)
+    project, _ = corrected_project(tmp_path / "p", model_dir, seconds=5.0, locked=4, actor=actor)
     sources = load_sources([project])
     report = learn_from_corrections(sources, model_dir, tmp_path / "out", LearningOptions(epochs=3, lr=0.01),
                                     device="cpu")
     targets = correction_targets(sources[0].project, len(sources[0].samples))
     held = targets.keys[-report.held_out_keys:]
     model = EmotionModel.from_pretrained(tmp_path / "out", device="cpu")
+    model.use_actor(actor)
     hits = [np.argmax(model.predict_windows(sources[0].samples, targets.starts[k.windows], targets.window)
                       .mean(axis=0)) == model.labels.index(EMOTIONS[k.label]) for k in held]
     assert report.accuracy_after == pytest.approx(np.mean(hits))

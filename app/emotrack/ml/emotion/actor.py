@@ -156,15 +156,20 @@ def reference_of(model, readings: list[LineReading], name: str = "") -> ActorRef
     return accumulator.reference(head.reference_id, head.layers, name)
 
 
+def reference_vector(model, reference: ActorReference) -> torch.Tensor:
+    """What the model's actor head reads windows against for ``reference``: checked to fit
+    the head, and blended with the training speakers' mean while its lines are few."""
+    check_reference(model.actor_head, reference)
+    return model.actor_head.blended_reference(torch.from_numpy(reference.mean).to(model.device),
+                                              len(reference.lines))
+
+
 @torch.inference_mode()
 def read_against(model, reading: LineReading, reference: ActorReference) -> np.ndarray:
     """Clip probabilities (``labels`` order) of a line read against ``reference``, as
     ``classify --actor`` gives them: the mean over its speech windows."""
-    head = model.actor_head
-    check_reference(head, reference)
-    mean = head.blended_reference(torch.from_numpy(reference.mean).to(model.device), len(reference.lines))
-    logits = reading.head_logits - head.classifier.weight @ mean  # = head(states - mean)
-    return model._probabilities(logits, model.actor_temperature).mean(axis=0)
+    logits = reading.head_logits - model.actor_head.classifier.weight @ reference_vector(model, reference)
+    return model._probabilities(logits, model.actor_temperature).mean(axis=0)  # = head(states - reference)
 
 
 def build_reference(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int, name: str = "",

@@ -8,10 +8,13 @@ and after: whole projects when there are two or more, else the last quarter of t
 project's keys in time order. Accuracy is per key: the argmax of the window
 probabilities averaged over the key's windows against the argmax of the key's values.
 
-What is fine-tuned, and why only that: the classification head (``layer_weights`` when
-the model has them, ``projector``, ``classifier``), for Whisper and wav2vec2-style
-classifiers alike; or the model folder's ``plain/`` head when it has one, as it then
-reads every window in place of the checkpoint's head. An animator corrects tens of keys,
+What is fine-tuned, and why only that: the head that read the project's windows. Without
+an actor reference that is the classification head (``layer_weights`` when the model has
+them, ``projector``, ``classifier``), for Whisper and wav2vec2-style classifiers alike, or
+the model folder's ``plain/`` head when it has one, as it then reads every window in place
+of the checkpoint's head. A project read against an actor reference teaches the actor
+head instead (``actor/``), on its windows minus that reference, since that head made its
+keys: corrections to the plain head would never show there. An animator corrects tens of keys,
 not thousands of clips; the encoder's features carry what the corpus taught and stay
 frozen. As the head pools linearly (mean over a window's frames of
 ``projector(sum_l w_l h_l)``, or of the plain head's layers side by side), each window's
@@ -51,6 +54,7 @@ from emotrack.core.project_file import load_project
 from emotrack.errors import AudioError, EmotrackError, ModelError, ParameterError, ProjectError
 from emotrack.json_lines import json_line
 from emotrack.ml.device import autocast
+from emotrack.ml.emotion.actor import reference_vector
 from emotrack.ml.emotion.modeling import EmotionModel, cut_windows, normalise_windows
 from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER
 from emotrack.resources import emotion_model_dir
@@ -116,11 +120,16 @@ class CorrectionsReport:
     train_accuracy_after: float
     options: dict = field(default_factory=dict)
     created: str = ""
+    # The heads that learned: "plain" (projects read without an actor reference), "actor".
+    heads: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """A few lines for people (the CLI's stdout, the app's message)."""
+        against = {("actor",): " (the actor head: read against their actor reference)",
+                   ("actor", "plain"): " (the actor head for those read against an actor reference, the plain "
+                                       "head for the others)"}.get(tuple(self.heads), "")
         return (f"Learned from {self.train_keys} corrected keys ({self.train_windows} windows) in "
-                f"{len(self.projects)} project(s); {self.split}.\n"
+                f"{len(self.projects)} project(s){against}; {self.split}.\n"
                 f"Held-out accuracy ({self.held_out_keys} keys): before {self.accuracy_before:.0%}, "
                 f"after {self.accuracy_after:.0%}.\n"
                 f"New model: {self.output} (previous: {self.base_model_path})")
@@ -194,6 +203,25 @@ class ClassificationHead(nn.Module):
         else:
             hidden = pooled[:, -1]
         return self.classifier(self.projector(hidden))
+
+
+class ActorClassificationHead(nn.Module):
+    """The actor head's classifier (the model's own module), on windows already read
+    against their project's actor reference: ``[n, d]`` window means minus the reference."""
+
+    def __init__(self, model: EmotionModel) -> None:
+        super().__init__()
+        self.classifier = model.actor_head.classifier
+
+    def forward(self, centred: torch.Tensor) -> torch.Tensor:
+        return self.classifier(centred)
+
+
+@torch.inference_mode()
+def actor_window_states(model: EmotionModel, samples: np.ndarray, starts: np.ndarray, window: int) -> torch.Tensor:
+    """``[len(starts), d]``: each window's mean states of the actor head's layers, side by
+    side, as the actor head reads them."""
+    return _whisper_pooled(model, samples, starts, window, list(model.actor_head.config.layers)).flatten(1)
 
 
 def pooled_layers(model: EmotionModel) -> list[int] | None:
@@ -327,60 +355,86 @@ def learn_from_corrections(
         raise ParameterError(str(error)) from error
 
     model = EmotionModel.from_pretrained(base_path, device=device)
-    head = ClassificationHead(model)
     columns = [_model_columns(model, s, t.keys) for s, t in zip(sources, targets)]
+    # Each project's windows go to the head that read them: the actor head, against the
+    # project's reference, when it has one the model can use; else the plain head.
+    references = [_project_reference(model, source) for source in sources]
+    readers = {"actor" if reference is not None else "plain" for reference in references}
+    heads = {"plain": ClassificationHead(model) if "plain" in readers else None,
+             "actor": ActorClassificationHead(model) if "actor" in readers else None}
+    temperatures = {"plain": model.temperature, "actor": model.actor_temperature}
     # The model's logits in app label order, as EmotionModel reports probabilities.
     order = model.column_order
 
-    def window_set(chosen: list[tuple[int, tuple[CorrectedKey, ...]]], end_sample: int | None,
-                   stage_offset: int, stage_total: int) -> WindowSet:
-        parts, key_labels = [], []
+    def window_states(index: int, starts: np.ndarray, window: int) -> torch.Tensor:
+        if references[index] is None:
+            return pooled_states(model, sources[index].samples, starts, window)
+        return actor_window_states(model, sources[index].samples, starts, window) - references[index]
+
+    def window_sets(chosen: list[tuple[int, tuple[CorrectedKey, ...]]], end_sample: int | None,
+                    stage_offset: int, stage_total: int) -> dict[str, WindowSet]:
+        parts: dict[str, list] = {"plain": [], "actor": []}
+        key_labels: dict[str, list[int]] = {"plain": [], "actor": []}
         for step, (index, keys) in enumerate(chosen):
             if cancelled():
                 raise LearningCancelled("learning cancelled")
-            source, target = sources[index], targets[index]
+            target = targets[index]
             window_index, soft, owner = target.window_targets(keys)
             if end_sample is not None:  # keep held-out audio out of training
                 keep = target.starts[window_index] + target.window <= end_sample
                 window_index, soft, owner = window_index[keep], soft[keep], owner[keep]
             if len(window_index) == 0:
                 continue
+            reader = "plain" if references[index] is None else "actor"
             present = np.unique(owner)
-            renumber = {int(k): len(key_labels) + i for i, k in enumerate(present)}
+            renumber = {int(k): len(key_labels[reader]) + i for i, k in enumerate(present)}
             soft = np.where(columns[index][None, :] >= 0, soft[:, np.maximum(columns[index], 0)], 0.0)
             soft = soft / soft.sum(axis=1, keepdims=True)
-            states = pooled_states(model, source.samples, target.starts[window_index], target.window)
-            parts.append((states.cpu(), soft, np.array([renumber[int(k)] for k in owner])))
-            key_labels += [int(np.argmax(soft[owner == k][0])) for k in present]
+            states = window_states(index, target.starts[window_index], target.window)
+            parts[reader].append((states.cpu(), soft, np.array([renumber[int(k)] for k in owner])))
+            key_labels[reader] += [int(np.argmax(soft[owner == k][0])) for k in present]
             if progress is not None:
                 progress("features", stage_offset + step + 1, stage_total)
-        return _window_set(parts, key_labels, model.device)
+        sets = {reader: _window_set(parts[reader], key_labels[reader], model.device)
+                for reader in parts if parts[reader]}
+        if not sets:
+            raise ParameterError("no windows left to learn from")
+        return sets
 
     n_parts = len(split.train) + len(split.held_out)
-    train = window_set(split.train, split.train_end_sample, 0, n_parts)
-    held_out = window_set(split.held_out, None, len(split.train), n_parts)
-    log(json_line({"stage": "features", "train_keys": train.n_keys, "train_windows": len(train.key),
-                    "held_out_keys": held_out.n_keys, "held_out_windows": len(held_out.key),
-                    "split": split.description}))
+    train = window_sets(split.train, split.train_end_sample, 0, n_parts)
+    held_out = window_sets(split.held_out, None, len(split.train), n_parts)
+    train_keys, held_out_keys = (sum(s.n_keys for s in sets.values()) for sets in (train, held_out))
+    train_windows, held_out_windows = (sum(len(s.key) for s in sets.values()) for sets in (train, held_out))
+    log(json_line({"stage": "features", "train_keys": train_keys, "train_windows": train_windows,
+                    "held_out_keys": held_out_keys, "held_out_windows": held_out_windows,
+                    "split": split.description, "heads": sorted(train)}))
 
-    temperature = model.temperature
-    before = (_key_accuracy(head, held_out, order, temperature), _key_accuracy(head, train, order, temperature))
+    def accuracy(sets: dict[str, WindowSet]) -> float:
+        return float(np.mean(np.concatenate([_key_hits(heads[r], data, order, temperatures[r])
+                                             for r, data in sets.items()])))
+
+    before = (accuracy(held_out), accuracy(train))
     log(json_line({"stage": "before", "held_out_accuracy": round(before[0], 4),
                     "train_accuracy": round(before[1], 4)}))
-    _fine_tune(head, train, order, temperature, options, progress, cancelled, log)
-    after = (_key_accuracy(head, held_out, order, temperature), _key_accuracy(head, train, order, temperature))
+    for step, (reader, data) in enumerate(sorted(train.items())):
+        # One progress bar over every head's epochs.
+        head_progress = progress and (lambda stage, done, total, step=step: progress(stage, step * total + done,
+                                                                                     len(train) * total))
+        _fine_tune(heads[reader], data, order, temperatures[reader], options, head_progress, cancelled, log)
+    after = (accuracy(held_out), accuracy(train))
 
     used = [key for _, keys in split.train + split.held_out for key in keys]
     report = CorrectionsReport(
         base_model=None if base_model is None else str(base_model), base_model_path=str(base_path),
         output=str(out), projects=[s.name for s in sources], split=split.description,
-        train_keys=train.n_keys, train_windows=len(train.key),
-        held_out_keys=held_out.n_keys, held_out_windows=len(held_out.key),
+        train_keys=train_keys, train_windows=train_windows,
+        held_out_keys=held_out_keys, held_out_windows=held_out_windows,
         edited_keys=sum(k.edited for k in used), confirmed_keys=sum(not k.edited for k in used),
         silent_keys=sum(t.silent_keys for t in targets),
         accuracy_before=before[0], accuracy_after=after[0],
         train_accuracy_before=before[1], train_accuracy_after=after[1],
-        options=asdict(options), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        options=asdict(options), created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), heads=sorted(train))
     if cancelled():
         raise LearningCancelled("learning cancelled")
     _save(model, base_path, out, report)
@@ -389,23 +443,33 @@ def learn_from_corrections(
     return report
 
 
-def _logits(head: ClassificationHead, states: torch.Tensor, order: torch.Tensor, temperature: float) -> torch.Tensor:
+def _logits(head: nn.Module, states: torch.Tensor, order: torch.Tensor, temperature: float) -> torch.Tensor:
     """Calibrated logits in app label order."""
     return head(states)[:, order] / temperature
 
 
+def _project_reference(model: EmotionModel, source: CorrectionSource) -> torch.Tensor | None:
+    """What the actor head read the project's windows against, or None when the plain head
+    read them (no reference, or a model without an actor head, which analyses without it)."""
+    if source.project.actor is None or model.actor_head is None:
+        return None
+    try:
+        return reference_vector(model, source.project.actor)
+    except ParameterError as error:
+        raise ProjectError(f"{source.name}: {error}") from error
+
+
 @torch.no_grad()
-def _key_accuracy(head: ClassificationHead, data: WindowSet, order: torch.Tensor, temperature: float) -> float:
-    """Share of keys whose mean window probabilities peak at the key's own emotion."""
+def _key_hits(head: nn.Module, data: WindowSet, order: torch.Tensor, temperature: float) -> np.ndarray:
+    """Whether each key's mean window probabilities peak at the key's own emotion."""
     head.eval()
     probabilities = torch.softmax(_logits(head, data.states, order, temperature), dim=-1)
     sums = torch.zeros(data.n_keys, probabilities.shape[1], device=probabilities.device)
     sums.index_add_(0, data.key, probabilities)
-    predicted = sums.argmax(dim=1).cpu().numpy()
-    return float(np.mean(predicted == data.key_labels))
+    return sums.argmax(dim=1).cpu().numpy() == data.key_labels
 
 
-def _fine_tune(head: ClassificationHead, data: WindowSet, order: torch.Tensor, temperature: float,
+def _fine_tune(head: nn.Module, data: WindowSet, order: torch.Tensor, temperature: float,
                options: LearningOptions, progress: Progress | None, cancelled: Callable[[], bool],
                log: Callable[[str], None]) -> None:
     """Soft cross-entropy, each key weighted equally, plus L2-SP toward the base head."""
@@ -460,8 +524,11 @@ def _save(model: EmotionModel, base_path: Path, out: Path, report: CorrectionsRe
         if model.plain_head is not None:  # the head that learned
             model.plain_head.save_pretrained(partial / PLAIN_FOLDER, half=half)
         if (base_path / ACTOR_FOLDER).is_dir():
-            # The actor head reads the frozen encoder, which learning left as it was.
+            # With its voice space; it reads the frozen encoder, which learning left as it
+            # was, so actor references made for the base model still fit.
             shutil.copytree(base_path / ACTOR_FOLDER, partial / ACTOR_FOLDER)
+            if "actor" in report.heads:
+                model.actor_head.save_pretrained(partial / ACTOR_FOLDER, half=half)
         for name in ("preprocessor_config.json",):
             if (base_path / name).is_file():
                 shutil.copy2(base_path / name, partial / name)

@@ -32,7 +32,7 @@ from emotrack.core.voice_groups import VoiceSpace
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError, first_line
 from emotrack.ml.device import autocast, resolve_device
-from emotrack.ml.emotion.actor import check_reference, load_actor_head
+from emotrack.ml.emotion.actor import load_actor_head, reference_vector
 from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, load_window_mean_head
 from emotrack.ml.emotion.whisper_pooling import WhisperWindowScorer
 from emotrack.resources import emotion_model_dir
@@ -191,10 +191,8 @@ class EmotionModel:
         if self.actor_head is None:
             raise ParameterError("this emotion model has no actor head, so it cannot use an actor reference "
                                  "(the bundled accurate model has one)")
-        check_reference(self.actor_head, reference)
+        self._actor_mean = reference_vector(self, reference)
         self.actor = reference
-        self._actor_mean = self.actor_head.blended_reference(torch.from_numpy(reference.mean).to(self.device),
-                                                             len(reference.lines))
 
     @torch.inference_mode()
     def predict(self, windows: np.ndarray, batch_size: int = 32) -> np.ndarray:
