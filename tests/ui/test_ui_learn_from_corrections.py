@@ -91,3 +91,37 @@ def test_learning_without_corrections_says_what_to_do(window, qtbot, tone_wav):
     qtbot.waitUntil(lambda: window.loader is None and window.worker is None, timeout=30_000)
     assert not window.corrections.learn()
     assert "No corrected keys" in window.last_error
+
+
+def test_a_clip_read_against_an_actor_reference_teaches_the_actor_head(qtbot, make_window, tone_wav, tmp_path,
+                                                                       tiny_actor_model_dir):
+    """The keys came from the actor head, so that head learns; the re-analysis with the
+    personal model keeps the reference, and its reading moves toward the correction."""
+    from emotrack.core.actor_reference import ActorReference
+    from emotrack.ml.emotion import EmotionModel
+
+    window = make_window()
+    window.model_dir = str(tiny_actor_model_dir)
+    window.open_path(tone_wav)
+    qtbot.waitUntil(lambda: window.loader is None and window.worker is None, timeout=30_000)
+    head = EmotionModel.from_pretrained(tiny_actor_model_dir, device="cpu").actor_head.config
+    reference = ActorReference(mean=np.full(head.d_model, 0.05, np.float32), model=head.reference_id,
+                               layers=head.layers, lines=tuple(f"l{i}.wav" for i in range(12)), windows=60)
+    assert window.actor_controller.apply(reference)
+    qtbot.waitUntil(lambda: window.worker is None, timeout=30_000)
+    assert window.project.actor is reference
+
+    window.corrections.models_dir = tmp_path / "models"
+    window.corrections.show_message = lambda message: setattr(window.corrections, "last_message", message)
+    target = np.eye(len(window.project.labels))[ANGER]
+    before = window.project.windows.probabilities[:, ANGER].mean()
+    for key in window.project.keyframes[:3]:
+        window.push(commands.set_keyframe_values(window.project, key.id, target))
+    window.actions["learn_corrections"].trigger()
+    wait_learned(qtbot, window)
+    assert window.last_error == ""
+    report = json.loads((Path(window.project.model) / "corrections.json").read_text())
+    assert report["heads"] == ["actor"] and "actor head" in window.corrections.last_message
+    assert window.project.actor is reference  # kept through the switch to the personal model
+    # What the animator sees is the actor head's reading: after learning it leans toward anger.
+    assert window.project.windows.probabilities[:, ANGER].mean() > before + 0.05
