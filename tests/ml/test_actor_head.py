@@ -228,19 +228,23 @@ def test_batch_groups_lines_without_a_character_by_voice(tiny_voice_model_dir, t
     flat.mkdir()
     for i in range(3):
         soundfile.write(flat / f"vo_{i}.wav", tone(150.0 + 60 * i, seconds=2.0, seed=i), 16000)
+    # Room tone with no speech has no voice: it stays without a character, read alone.
+    hiss = 0.0005 * np.random.default_rng(0).standard_normal(32000)
+    soundfile.write(flat / "room_tone.wav", hiss.astype(np.float32), 16000)
     common = ["--model", str(tiny_voice_model_dir), "--device", "cpu", "--workers", "1"]
     out = tmp_path / "out"
     assert main(["batch", str(flat), "-o", str(out), "--actors", "auto", *common]) == 0
     err = capsys.readouterr().err
-    assert "3 lines without a character: 1 voice heard" in err
+    assert "4 lines without a character: 1 voice heard" in err and "no speech detected in room_tone.wav" in err
     assert "character voice-1: reference of 3 lines reused" in err  # made while grouping, not read again
-    assert {load_project(p).actor.name for p in out.rglob("*.emotrack")} == {"voice-1"}
+    actors = {p.stem: load_project(p).actor for p in out.rglob("*.emotrack")}
+    assert actors.pop("room_tone") is None and {a.name for a in actors.values()} == {"voice-1"}
     with (out / "summary.csv").open() as handle:
-        assert {row["character"] for row in csv.DictReader(handle)} == {"voice-1"}
+        assert {row["name"]: row["character"] for row in csv.DictReader(handle)}["room_tone"] == ""
 
     assert main(["batch", str(flat), "-o", str(out), "--actors", "auto", *common]) == 0
     err = capsys.readouterr().err
-    assert "their voices reused" in err and "0 analysed, 3 unchanged" in err
+    assert "their voices reused" in err and "0 analysed, 4 unchanged" in err
 
 
 def test_batch_actors_auto_needs_an_actor_head(tiny_whisper_model_dir, tmp_path, capsys):

@@ -68,7 +68,8 @@ def voice_characters(lines: list[BatchLine], output: Path, model_name: str | Non
         by_audio = {str(line.audio): line for line in loose}
         readings = read_by_voice(model, ((str(line.audio), clip.samples) for line, clip in _readable(loose)),
                                  settings.window, settings.hop, settings.min_pause)
-        voices = {reading.name: f"voice-{reading.group.number}" for reading in readings}
+        # A line without speech has no voice: it stays without a character.
+        voices = {reading.name: f"voice-{reading.group.number}" for reading in readings if reading.speech}
         index = _read_index(folder / INDEX)
         for group in {reading.group.number: reading.group for reading in readings}.values():
             if group.reference is None:
