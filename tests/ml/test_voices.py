@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from emotrack.core.voice_groups import VoiceSpace
 from emotrack.errors import ModelError
 from emotrack.ml.emotion import voice_space_training
 from emotrack.ml.emotion.modeling import EmotionModel
-from emotrack.ml.emotion.voices import read_as_one_actor, read_by_voice
+from emotrack.ml.emotion.voices import read_as_one_actor, read_by_voice, reference_for_line
 
 RATE = 16000
 WINDOW, HOP = 4000, 2000
@@ -140,6 +141,45 @@ def test_classify_groups_several_files_by_voice_unless_asked_not_to(voice_model_
     assert main(["classify", paths[0], *common]) == 0  # one file: read alone, as always
     single = json.loads(capsys.readouterr().out)
     assert single["probabilities"] == alone[0]["probabilities"] and "voice" not in single
+
+
+def test_actor_folder_reads_one_file_as_its_folder_batch_would(voice_model_dir, tmp_path, capsys, monkeypatch):
+    """``--actor folder``: one file read against its own voice's lines in its folder gives
+    what ``classify`` gives it in a batch of the whole folder; analyze keeps that reference."""
+    from emotrack.core import voice_groups
+    from emotrack.core.project_file import load_project
+
+    monkeypatch.setattr(voice_groups, "DROP_SHARE", 1.0)  # keep every group's reference, whatever the toy head hears
+
+    folder = tmp_path / "session"
+    folder.mkdir()
+    for name, samples in lines():
+        soundfile.write(folder / f"{name}.wav", samples, RATE)
+    (folder / "notes.txt").write_text("not a recording")
+    (folder / "broken.wav").write_bytes(b"RIFF not really")  # another file's trouble is not this one's
+    common = ["--model", str(voice_model_dir), "--device", "cpu", "--window", str(WINDOW), "--hop", str(HOP)]
+    paths = sorted(str(p) for p in folder.glob("l*.wav"))
+
+    assert main(["classify", *paths, *common]) == 0
+    batch = {r["path"]: r["probabilities"] for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    for path in (paths[0], paths[3]):
+        assert main(["classify", path, "--actor", "folder", *common]) == 0
+        captured = capsys.readouterr()
+        alone = json.loads(captured.out)
+        assert alone["path"] == path and "voice" not in alone
+        np.testing.assert_allclose(list(alone["probabilities"].values()), list(batch[path].values()), atol=2e-6)
+        assert f"emotrack: {Path(path).name}: " in captured.err and "in session" in captured.err
+
+    model = EmotionModel.from_pretrained(voice_model_dir, device="cpu")
+    readings = read_by_voice(model, [(str(folder / f"{n}.wav"), x) for n, x in lines()], WINDOW, HOP)
+    expected, _ = reference_for_line(readings, paths[0], "session")
+    assert main(["analyze", paths[0], "--actor", "folder", "-o", str(tmp_path / "p.emotrack"), "-q", *common]) == 0
+    actor = load_project(tmp_path / "p.emotrack").actor
+    assert expected is not None and len(expected.lines) > 1
+    assert actor.name == "session voice" and actor.lines == expected.lines
+
+    assert main(["batch", str(folder), "-o", str(tmp_path / "out"), "--actor", "folder", *common[:4]]) == 2
+    assert "--actors auto" in capsys.readouterr().err
 
 
 def test_the_voice_space_trainer_refuses_what_it_cannot_fit(tiny_actor_model_dir, tiny_corpus, voice_corpus,

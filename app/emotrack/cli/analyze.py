@@ -39,7 +39,10 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
     output_path(args.output if args.output is not None else Path(args.audio).with_suffix(SUFFIX))
     output = Path(args.output) if args.output is not None else Path(args.audio).with_suffix(SUFFIX)
     model = load_emotion_model(args.model, args.device)
-    actor = options.actor_reference(model, args)
+    if args.actor == options.FOLDER_ACTOR:
+        actor = options.FolderVoices(model, args, analysis).reference(args.audio)
+    else:
+        actor = options.actor_reference(model, args)
     estimator = load_quality_estimator(device=args.device) if args.quality else None
     progress = None if args.quiet else options.StderrProgress(f"analysing {Path(args.audio).name}")
     project = analyze_file(args.audio, model, analysis, heuristics, channel=args.channel,

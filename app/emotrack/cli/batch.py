@@ -45,7 +45,7 @@ def register(subparsers) -> None:
     options.add_quality_flag_options(parser, "flag bad audio in the report")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     options.add_model_options(parser)
-    options.add_actor_option(parser)
+    options.add_actor_option(parser, folder=False)
     parser.add_argument("--actors", metavar="DIR|auto",
                         help="a folder of actor references named after the manifest's characters "
                              "(CHARACTER.json, from 'emotrack actor-reference'): each line is read relative to "
@@ -69,6 +69,9 @@ def actor_json(args: argparse.Namespace) -> dict | None:
     """``--actor``'s reference as JSON for the workers (read and checked here, once)."""
     if not args.actor:
         return None
+    if args.actor == options.FOLDER_ACTOR and not Path(args.actor).is_file():
+        raise ParameterError("--actor folder is for analyze and classify: batch makes each voice's reference "
+                             "itself with --actors auto")
     from ..core.actor_reference import ActorReference
 
     reference = ActorReference.load(args.actor)

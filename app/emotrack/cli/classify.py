@@ -10,7 +10,8 @@ to its own voice's lines (``emotrack.ml.emotion.voices``); each record then also
 ``"voice": N`` (1, 2, ... in the order the voices first appear). ``--each-alone`` reads
 every line on its own instead, so that a line's result never depends on the others in
 the batch. With ``--actor`` or ``--same-actor`` every line is read relative to one
-actor's reference (``emotrack.ml.emotion.actor``).
+actor's reference (``emotrack.ml.emotion.actor``); with ``--actor folder`` each file is read
+relative to the lines in its folder that share its voice.
 """
 
 from __future__ import annotations
@@ -104,14 +105,16 @@ def run(args: argparse.Namespace, rest: list[str]) -> int:
         return run_reading_all(args, model, settings, one_actor=True)
     if len(args.audio) > 1 and not (args.each_alone or args.actor) and model.voice_space is not None:
         return run_reading_all(args, model, settings, one_actor=False)
-    actor = options.actor_reference(model, args)
+    folders = options.FolderVoices(model, args, settings) if args.actor == options.FOLDER_ACTOR else None
+    actor = None if folders else options.actor_reference(model, args)
     if actor is not None:
         model = model.with_actor(actor)
     status = 0
     for path in args.audio:
         try:
             clip = load_audio(path, channel=args.channel, raw=options.raw_format(args))
-            line = record(path, classify_clip(clip, model, settings))
+            reader = model.with_actor(folders.reference(path)) if folders else model
+            line = record(path, classify_clip(clip, reader, settings))
         except EmotrackError as error:
             print(f"emotrack: error: {options.one_line(error)}", file=sys.stderr)
             line, status = {"path": path, "error": str(error)}, 2

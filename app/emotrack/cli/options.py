@@ -62,10 +62,53 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                        help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
 
 
-def add_actor_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--actor", metavar="ACTOR.json",
-                        help="read the voice relative to this actor (a reference from 'emotrack actor-reference'; "
-                             "accurate model only)")
+FOLDER_ACTOR = "folder"  # --actor folder: each file's own voice among the recordings in its folder
+
+
+def add_actor_option(parser: argparse.ArgumentParser, folder: bool = True) -> None:
+    """``--actor``; with ``folder``, also ``--actor folder``."""
+    parser.add_argument(
+        "--actor", metavar="ACTOR.json" + ("|folder" if folder else ""),
+        help="read the voice relative to this actor (a reference from 'emotrack actor-reference'; accurate model "
+             "only)" + ("; 'folder': relative to the lines in the file's folder that share its voice, as the "
+                        "app's Make from This Voice's Lines in the Folder" if folder else ""))
+
+
+class FolderVoices:
+    """``--actor folder``: the reference of each file's own voice among the recordings in
+    its folder, which are read by voice as ``classify`` reads a batch. Each folder is read
+    once; what was found goes to stderr."""
+
+    def __init__(self, model, args: argparse.Namespace, settings: AnalysisSettings) -> None:
+        self.model, self.args, self.settings = model, args, settings
+        self._folders: dict = {}
+
+    def reference(self, path: str):
+        from pathlib import Path
+
+        from ..core.batch_plan import recordings_beside
+        from ..ml.emotion.voices import read_by_voice, reference_for_line
+
+        path = Path(path).resolve()
+        if path.parent not in self._folders:
+            paths = sorted(set(recordings_beside(path)) | {path})
+            settings = self.settings
+            self._folders[path.parent] = read_by_voice(self.model, self._decoded(paths), settings.window, settings.hop,
+                                                       settings.min_pause)
+        reference, note = reference_for_line(self._folders[path.parent], str(path), path.parent.name)
+        print(f"emotrack: {one_line(path.name)}: {one_line(note)}", file=sys.stderr)
+        return reference
+
+    def _decoded(self, paths):
+        """``(path, samples)`` of each recording that decodes; another file's trouble is not this one's."""
+        from ..errors import EmotrackError
+        from ..io.audio import load_audio
+
+        for path in paths:
+            try:
+                yield str(path), load_audio(path, channel=self.args.channel, raw=raw_format(self.args)).samples
+            except EmotrackError:
+                continue
 
 
 def actor_reference(model, args: argparse.Namespace):

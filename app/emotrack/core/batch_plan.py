@@ -55,6 +55,15 @@ class BatchLine:
     origin: str = ""
 
 
+def recordings_beside(path: str | Path) -> list[Path]:
+    """The audio files in ``path``'s folder (``path`` among them, if it is one), sorted;
+    none when the folder cannot be read."""
+    try:
+        return sorted(p for p in Path(path).parent.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    except OSError:
+        return []
+
+
 def collect_lines(inputs: list[str | Path]) -> list[BatchLine]:
     """The lines of every input (folder, audio file or manifest), in the given order,
     each folder sorted by path; named (unique names) and ready to plan."""

@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QPushButton
 
 from emotrack.core.actor_reference import ACTOR_FOLDER, MIN_LINES, ActorReference
+from emotrack.core.batch_plan import recordings_beside
 
 from .job import JobController
 from .worker import CancellableWorker, cached_model
@@ -90,12 +91,9 @@ class VoiceLinesWorker(ActorReferenceWorker):
         self.clip_path = Path(clip_path)
 
     def _make(self) -> tuple:
-        import dataclasses
-
         from emotrack.errors import ParameterError
-        from emotrack.ml.emotion.voices import read_by_voice
+        from emotrack.ml.emotion.voices import read_by_voice, reference_for_line
 
-        folder = self.clip_path.parent
         if not self.clip_path.is_file():
             raise ParameterError(f"the clip's recording is not there any more: {self.clip_path}")
         paths = sorted(set(recordings_beside(self.clip_path)) | {self.clip_path})
@@ -104,21 +102,8 @@ class VoiceLinesWorker(ActorReferenceWorker):
         settings = self.settings
         readings = read_by_voice(cached_model(self.model_dir), lines, settings.window, settings.hop,
                                  settings.min_pause)
-        own = next((r for r in readings if r.name == str(self.clip_path)), None)
-        if own is None:
-            raise ParameterError(f"cannot read the clip's own recording {self.clip_path.name}")
-        if not own.speech:
-            return None, [f"No speech was detected in {self.clip_path.name}, so its voice cannot be matched."]
-        group = own.group
-        if len(group.members) == 1:
-            return None, [f"None of the other {len(readings) - 1} recordings in {folder.name} has this voice."]
-        if group.reference is None:
-            return None, [f"{len(group.members)} recordings in {folder.name} share this voice, but most of them "
-                          "sound alike: a reference of one mood would hide that mood, so none was made."]
-        reference = dataclasses.replace(group.reference, name=f"{folder.name} voice",
-                                        lines=tuple(Path(line).name for line in group.reference.lines))
-        return reference, [f"{len(group.members)} of the {len(readings)} recordings in {folder.name} share this "
-                           "voice."]
+        reference, note = reference_for_line(readings, str(self.clip_path), self.clip_path.parent.name)
+        return reference, [note]
 
 
 class ActorController(JobController):
@@ -305,16 +290,6 @@ class ActorController(JobController):
     def ask_lines(self) -> list[str]:
         return QFileDialog.getOpenFileNames(self.window, f"Lines of this actor ({MIN_LINES} or more, several moods)",
                                             self.window._last_dir("audio"), AUDIO_FILTER)[0]
-
-
-def recordings_beside(clip_path: Path) -> list[Path]:
-    """The audio files in the clip's folder (the clip among them); none when it is gone."""
-    from emotrack.core.batch_plan import AUDIO_SUFFIXES
-
-    try:
-        return [p for p in clip_path.parent.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES]
-    except OSError:
-        return []
 
 
 def voice_lines_supported(model_dir: str | None) -> bool:

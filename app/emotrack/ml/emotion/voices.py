@@ -10,13 +10,16 @@ reading is kept until all are in.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from emotrack.core.actor_reference import ActorReference
 from emotrack.core.voice_groups import VoiceGroup, group_voices, voice_groups
-from emotrack.errors import ModelError
+from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.emotion.actor import check_actor_model, read_against, read_lines, reference_of
 
 
@@ -80,3 +83,24 @@ def read_by_voice(model, lines: Iterable[tuple[str, np.ndarray]], window: int, h
                                                                                        group.reference)
             out[i] = VoiceReading(reading.name, probabilities, group, reading.speech)
     return out
+
+
+def reference_for_line(readings: list[VoiceReading], name: str, folder: str) -> tuple[ActorReference | None, str]:
+    """The actor reference of line ``name``'s own voice among ``readings`` (the recordings of
+    its folder, ``folder``, read by voice; the line among them), named "FOLDER voice", and a
+    sentence for people on what was found. None when the line has no speech, no other line
+    shares its voice, or they mostly sound alike (a reference of one mood hides that mood)."""
+    own = next((r for r in readings if r.name == name), None)
+    if own is None:
+        raise ParameterError(f"cannot read {Path(name).name}")
+    if not own.speech:
+        return None, f"No speech was detected in {Path(name).name}, so its voice cannot be matched."
+    group = own.group
+    if len(group.members) == 1:
+        return None, f"None of the other {len(readings) - 1} recordings in {folder} has this voice."
+    if group.reference is None:
+        return None, (f"{len(group.members)} recordings in {folder} share this voice, but most of them sound "
+                      "alike: a reference of one mood would hide that mood, so none was made.")
+    reference = dataclasses.replace(group.reference, name=f"{folder} voice",
+                                    lines=tuple(Path(line).name for line in group.reference.lines))
+    return reference, f"{len(group.members)} of the {len(readings)} recordings in {folder} share this voice."
