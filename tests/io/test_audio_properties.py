@@ -106,6 +106,14 @@ def test_mutated_audio_loads_or_raises_an_emotrack_error(tmp_path_factory, origi
     _check_loads_or_refuses(path)
 
 
+def test_an_mp3_whose_damaged_frame_changes_its_format_loads_or_refuses_cleanly(tmp_path, originals):
+    """Found by the fuzz test above (2026-12-03): a damaged frame header whose rate or
+    channels differ from the stream's made PyAV's resampler raise a bare ValueError."""
+    path = tmp_path / "take.mp3"
+    path.write_bytes(_apply(originals["mp3"], [("insert", 938, b"\x10\x00\x00"), ("flip", 0, b"\x00")]))
+    _check_loads_or_refuses(path)
+
+
 @FUZZ
 @given(tag=st.sampled_from([0, 1, 2, 3, 6, 7, 0x11, 0x55, 0xFFFE, 0xFFFF]),
        channels=st.sampled_from([0, 1, 2, 7, 64, 65, 1000, 0xFFFF]),

@@ -279,10 +279,18 @@ def _decode_with_pyav(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
         # Decode to interleaved float; the resampler keeps rate and layout.
         resampler = av.AudioResampler(format="flt", layout=stream.layout, rate=rate)
         chunks: list[np.ndarray] = []
+        mismatched = 0
         try:
             for packet in container.demux(stream):
                 for frame in packet.decode():
-                    for out in resampler.resample(frame):
+                    try:
+                        converted = resampler.resample(frame)
+                    except ValueError:
+                        # A frame whose rate or layout differs from the first one's: in a
+                        # damaged file, a corrupted frame header. Its samples cannot join.
+                        mismatched += 1
+                        continue
+                    for out in converted:
                         chunks.append(out.to_ndarray().reshape(-1, channels))
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1, channels))
@@ -290,6 +298,11 @@ def _decode_with_pyav(path: Path, notes: list[str]) -> tuple[np.ndarray, int]:
             if not chunks:
                 raise AudioError(f"cannot decode {path.name}: {_ffmpeg_reason(error)}") from error
             notes.append(f"decoding stopped early ({_ffmpeg_reason(error)}); using what was read")
+        if mismatched:
+            if not chunks:
+                raise AudioError(f"cannot decode {path.name}: its frames do not agree on rate or channels")
+            notes.append(f"{mismatched} damaged frame(s) whose rate or channels differ from the rest were "
+                         "left out")
         data = np.concatenate(chunks) if chunks else np.zeros((0, channels), np.float32)
         expected = _stated_samples(stream, container, rate)
     # Trust the container's duration only when it is within codec padding of what was
