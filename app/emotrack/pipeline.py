@@ -21,7 +21,7 @@ from .core.file_digest import file_sha256
 from .core.settings import AnalysisSettings, HeuristicSettings
 from .core.vad import detect_voice
 from .core.windowing import window_starts
-from .errors import EmotrackError, ParameterError
+from .errors import EmotrackError, ParameterError, ProjectError
 from .io.audio import AudioClip, RawFormat, load_audio
 
 if TYPE_CHECKING:
@@ -283,6 +283,9 @@ def write_export(kind: str, project: Project, output: str | Path, fps: int,
     elif kind == "keyframes":
         export_keyframes_json(project, output, fps)
     else:
+        if project.audio is None or not project.audio.path:
+            raise ProjectError("the project has no audio file, and the face is animated from the voice: open "
+                               "the recording and save the project again")
         if animator is None:
             animator = load_face_animator(device=device)
         elif callable(animator) and not hasattr(animator, "weights"):

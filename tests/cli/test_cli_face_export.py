@@ -79,6 +79,19 @@ def test_face_export_without_the_audio_says_so_in_one_line(project, tmp_path, ca
     assert len(error) == 1 and "gone.wav" in error[0]
 
 
+def test_face_export_of_a_project_with_no_audio_at_all_says_so(project, tmp_path, capsys):
+    """Found by scripts/fuzz_cli.py (seed 5): a project file without "audio" crashed the face
+    export with an internal error; the curves export of it still works."""
+    bare = tmp_path / "bare.emotrack"
+    document = json.loads(project.read_text())
+    del document["audio"]
+    bare.write_text(json.dumps(document))
+    assert main(["export", str(bare), "--format", "arkit-json", "-o", str(tmp_path / "x.json")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "the project has no audio file" in error[0] and not (tmp_path / "x.json").exists()
+    assert main(["export", str(bare), "--format", "csv", "-o", str(tmp_path / "curves.csv")]) == 0
+
+
 def with_face_controls(project: Path, folder: Path, name: str, **controls) -> Path:
     """A copy of ``project`` in ``folder`` with ``controls`` saved as its face controls."""
     document = json.loads(project.read_text())
