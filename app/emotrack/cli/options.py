@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from ..core.emotions import EMOTIONS
 from ..core.settings import AnalysisSettings, HeuristicSettings
@@ -93,14 +94,19 @@ class FolderVoices:
         if path.parent not in self._folders:
             paths = sorted(set(recordings_beside(path)) | {path})
             settings = self.settings
-            self._folders[path.parent] = read_by_voice(self.model, self._decoded(paths), settings.window, settings.hop,
-                                                       settings.min_pause)
+            # The other recordings' warnings (damaged, silent, no speech) are theirs, not this
+            # file's: the command reads and warns about its own file itself.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._folders[path.parent] = read_by_voice(self.model, self._decoded(paths, path), settings.window,
+                                                           settings.hop, settings.min_pause)
         reference, note = reference_for_line(self._folders[path.parent], str(path), path.parent.name)
         print(f"emotrack: {one_line(path.name)}: {one_line(note)}", file=sys.stderr)
         return reference
 
-    def _decoded(self, paths):
-        """``(path, samples)`` of each recording that decodes; another file's trouble is not this one's."""
+    def _decoded(self, paths, own):
+        """``(path, samples)`` of each recording that decodes; another file's trouble is not
+        this one's, but ``own``'s is."""
         from ..errors import EmotrackError
         from ..io.audio import load_audio
 
@@ -108,7 +114,8 @@ class FolderVoices:
             try:
                 yield str(path), load_audio(path, channel=self.args.channel, raw=raw_format(self.args)).samples
             except EmotrackError:
-                continue
+                if path == own:
+                    raise
 
 
 def actor_reference(model, args: argparse.Namespace):
