@@ -33,14 +33,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 from emotrack.core import commands  # noqa: E402
-from emotrack.core.emotions import canonical_labels  # noqa: E402
 from emotrack.core.project_file import save_project  # noqa: E402
-from emotrack.io.audio import load_audio  # noqa: E402
+from emotrack.ml.emotion.actor import build_reference  # noqa: E402
 from emotrack.ml.emotion.corrections import LearningOptions, learn_from_corrections, load_sources  # noqa: E402
 from emotrack.ml.emotion.data import SAMPLE_RATE, read_labelled_clips  # noqa: E402
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel  # noqa: E402
+from emotrack.ml.emotion.training import evaluate  # noqa: E402
 from emotrack.ml.emotion.whisper_training import TEST_SPEAKERS  # noqa: E402
-from emotrack.pipeline import analyze_file, build_actor_reference  # noqa: E402
+from emotrack.pipeline import analyze_file  # noqa: E402
 
 
 def session_run(model: EmotionModel, clips, seed: int, actor: bool, options: LearningOptions, others=()):
@@ -55,11 +55,9 @@ def session_run(model: EmotionModel, clips, seed: int, actor: bool, options: Lea
         sf.write(audio, np.concatenate([c.samples for c in clips]), SAMPLE_RATE)
         reference = None
         if actor:
-            lines = ((c.path.name, load_audio(c.path)) for c in clips)
-            reference = build_actor_reference(model, lines, name=clips[0].speaker)
-        model.use_actor(reference)
+            reference = build_reference(model, ((c.path.name, c.samples) for c in clips), DEFAULT_WINDOW,
+                                        DEFAULT_HOP, name=clips[0].speaker)
         project = analyze_file(audio, model, actor=reference)
-        model.use_actor(None)
         for key in project.keyframes:
             line = min(int(np.searchsorted(ends, key.time, side="right")), len(clips) - 1)
             values = np.zeros(len(project.labels))
@@ -69,17 +67,9 @@ def session_run(model: EmotionModel, clips, seed: int, actor: bool, options: Lea
         began = time.perf_counter()
         report = learn_from_corrections(load_sources([path]), None, folder / "learned", options, device="cpu")
         seconds = time.perf_counter() - began
-        on_others = clip_accuracy(EmotionModel.from_pretrained(folder / "learned", device="cpu"), others)
+        on_others = evaluate(EmotionModel.from_pretrained(folder / "learned", device="cpu"), others).accuracy \
+            if others else None
         return report, seconds, len(project.keyframes), on_others
-
-
-def clip_accuracy(model: EmotionModel, clips) -> float | None:
-    """Clip accuracy of ``model`` on ``clips``, each read alone (None without clips)."""
-    if not clips:
-        return None
-    labels = canonical_labels(model.labels)
-    return float(np.mean([labels[int(model.classify(c.samples, DEFAULT_WINDOW, DEFAULT_HOP).argmax())] == c.label
-                          for c in clips]))
 
 
 def main() -> int:
@@ -102,7 +92,7 @@ def main() -> int:
     for speaker in args.speakers:
         clips = read_labelled_clips(args.data, {speaker})
         others = read_labelled_clips(args.data, set(TEST_SPEAKERS) - {speaker}) if args.on_others else []
-        bundled = clip_accuracy(model, others)
+        bundled = evaluate(model, others).accuracy if others else None
         for seed in args.seeds:
             report, seconds, keys, personal = session_run(model, clips, seed, args.actor, options, others)
             before.append(report.accuracy_before)

@@ -18,6 +18,7 @@ bundled model (``--model`` for another) and the shipped detector: accuracy and m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -61,21 +62,15 @@ def detector_table(clips) -> None:
 
 
 def emotion_table(clips, model_name: str | None) -> None:
-    from emotrack.core.emotions import canonical_labels
-    from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
-    from emotrack.ml.emotion.training import Evaluation
+    from emotrack.ml.emotion.modeling import EmotionModel
+    from emotrack.ml.emotion.training import evaluate
     from emotrack.ml.emotion.whisper_training import TEST_SPEAKERS
 
     model = EmotionModel.from_pretrained(model_name, device="cpu")
-    labels = canonical_labels(model.labels)
     test = [c for c in clips if c.speaker in set(TEST_SPEAKERS)]
-    truth = np.array([labels.index(c.label) for c in test])
-    for name, audio in (("as recorded", lambda c: c.samples),
-                        ("trimmed to speech", lambda c: trimmed(c.samples, SAMPLE_RATE))):
-        predicted = np.array([model.classify(audio(c), DEFAULT_WINDOW, DEFAULT_HOP).argmax() for c in test])
-        confusion = np.zeros((len(labels), len(labels)), dtype=np.int64)
-        np.add.at(confusion, (truth, predicted), 1)
-        scores = Evaluation(labels, confusion)
+    short = [dataclasses.replace(c, samples=trimmed(c.samples, SAMPLE_RATE)) for c in test]
+    for name, chosen in (("as recorded", test), ("trimmed to speech", short)):
+        scores = evaluate(model, chosen)
         print(f"test speakers, {name}, each alone: accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}")
 
 

@@ -76,8 +76,6 @@ def corrected_project(folder: Path, model_dir: Path, seconds: float = 8.0, seed:
     audio = folder / "take.wav"
     sf.write(audio, speech_like(seconds, seed=seed), SAMPLE_RATE)
     model = EmotionModel.from_pretrained(model_dir, device="cpu")
-    if actor is not None:
-        model.use_actor(actor)
     project = analyze_file(audio, model, model_dir=model_dir, actor=actor)
     emotion = int(np.argmin(project.windows.probabilities.mean(axis=0)[: len(EMOTIONS)]))
     target = np.zeros(len(project.labels))
