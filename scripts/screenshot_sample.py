@@ -32,7 +32,7 @@ def main(out: Path, timeout_s: float = 120.0) -> int:
     def done() -> bool:  # opened, analysed and scored
         project = window.project
         return (window.loader is None and window.worker is None
-                and window.quality_worker is None and project is not None
+                and window.quality.worker is None and project is not None
                 and bool(project.keyframes) and project.quality is not None)
 
     deadline = time.monotonic() + timeout_s

@@ -30,7 +30,7 @@ def tiny_quality_model_dir(tmp_path_factory):
 
 def wait_all(qtbot, window, timeout: int = 30_000) -> None:
     qtbot.waitUntil(lambda: window.loader is None and window.worker is None
-                    and window.quality_worker is None, timeout=timeout)
+                    and window.quality.worker is None, timeout=timeout)
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def drag_threshold(lane, values) -> None:
 
 
 def test_scoring_draws_the_lane_and_status(scored):
-    window, lane = scored, scored.quality_lane
+    window, lane = scored, scored.quality.lane
     quality = window.project.quality
     assert quality.threshold == pytest.approx(0.3)  # the model's calibrated default
     x, y = lane.score_item.getData()
@@ -67,14 +67,14 @@ def test_scoring_draws_the_lane_and_status(scored):
     assert_regions(lane, quality.regions)
     assert lane.threshold_line.value() == pytest.approx(quality.threshold)
     assert lane.plot.isVisible()
-    assert f"VQScore {quality.vqscore:.3f}" in window.quality_label.text()
-    assert "flagged" in window.quality_label.text()
-    assert window.threshold_box.isVisible() and window.threshold_box.value() == pytest.approx(0.3)
+    assert f"VQScore {quality.vqscore:.3f}" in window.quality.label.text()
+    assert "flagged" in window.quality.label.text()
+    assert window.quality.threshold_box.isVisible() and window.quality.threshold_box.value() == pytest.approx(0.3)
     assert "Score speech quality" in [window.undo_stack.text(i) for i in range(window.undo_stack.count())]
 
 
 def test_threshold_drag_flags_audio_marks_keys_and_undoes_in_one_step(scored):
-    window, lane = scored, scored.quality_lane
+    window, lane = scored, scored.quality.lane
     project = window.project
     scores = project.quality.frame_scores
     before_keys, before_quality = project.keyframes, project.quality
@@ -88,8 +88,8 @@ def test_threshold_drag_flags_audio_marks_keys_and_undoes_in_one_step(scored):
     assert quality.flagged_seconds > 0.9 * project.duration
     assert_regions(lane, quality.regions)
     assert all(k.low_confidence for k in project.keyframes if k.source == "inferred")
-    assert f"{quality.flagged_seconds:.1f} s flagged" in window.quality_label.text()
-    assert window.threshold_box.value() == pytest.approx(round(high, 2))
+    assert f"{quality.flagged_seconds:.1f} s flagged" in window.quality.label.text()
+    assert window.quality.threshold_box.value() == pytest.approx(round(high, 2))
     wave_x, _ = lane.wave_region_item.getData()
     assert len(wave_x) == 4 * len(quality.regions)
     # The timeline draws those keys with the low-confidence pen.
@@ -108,14 +108,14 @@ def test_threshold_drag_flags_audio_marks_keys_and_undoes_in_one_step(scored):
     assert project.quality.regions == [] and lane.drawn_regions() == []
     assert not any(k.low_confidence for k in project.keyframes)
 
-    window.threshold_box.setValue(round(high, 2) + 0.01)  # the spin box is the same edit
+    window.quality.threshold_box.setValue(round(high, 2) + 0.01)  # the spin box is the same edit
     assert project.quality.threshold == pytest.approx(round(high, 2) + 0.01)
     assert all(k.low_confidence for k in project.keyframes if k.source == "inferred")
 
 
 def test_rescore_keeps_the_users_threshold(scored, qtbot):
     window = scored
-    drag_threshold(window.quality_lane, [0.42])
+    drag_threshold(window.quality.lane, [0.42])
     assert window.actions["score_quality"].isEnabled()
     window.actions["score_quality"].trigger()
     assert not window.actions["score_quality"].isEnabled()
@@ -129,12 +129,12 @@ def test_missing_quality_model_hides_the_lane(make_window, tone_wav, tmp_path, q
     wait_all(qtbot, window)
     assert window.project.keyframes  # emotion analysis is unaffected
     assert window.project.quality is None
-    assert not window.quality_lane.plot.isVisible()
-    assert "no model" in window.quality_label.text()
-    assert not window.threshold_box.isVisible()
-    assert not window.start_quality()
+    assert not window.quality.lane.plot.isVisible()
+    assert "no model" in window.quality.label.text()
+    assert not window.quality.threshold_box.isVisible()
+    assert not window.quality.start()
     assert "No speech-quality model" in window.statusBar().currentMessage()
-    report = window.open_quality_report()
+    report = window.quality.open_report()
     assert not report.start(tmp_path)
     assert "No speech-quality model" in report.status.text()
     report.close()
@@ -157,7 +157,7 @@ def lines_dir(tmp_path):
 def test_batch_report_table_histogram_csv_and_open(make_window, tiny_quality_model_dir, lines_dir,
                                                    tmp_path, qtbot):
     window = make_window(quality_model_dir=tiny_quality_model_dir, auto_analyse=False)
-    report = window.open_quality_report()
+    report = window.quality.open_report()
     assert report.isVisible()
     assert report.start(lines_dir)
     qtbot.waitUntil(lambda: report.worker is None, timeout=30_000)
@@ -247,7 +247,7 @@ def test_lane_labels_the_diagnosed_problems(scored, tmp_path):
     from emotrack.core.audio_diagnosis import Problem
     from emotrack.ui.quality_lane import problem_label
 
-    window, lane = scored, scored.quality_lane
+    window, lane = scored, scored.quality.lane
     project = window.project
     # Scoring diagnosed the clip; its 1 s of digital silence between two takes is a
     # pause, not a dropout.

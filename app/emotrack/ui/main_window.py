@@ -35,15 +35,12 @@ from .face_preview import bundled_face_animator
 from .inspector import Inspector
 from .model_menu import EmotionModelMenu
 from .playback import Player
-from .quality_lane import QualityLane
 from .record import RecordDialog, sounddevice_input
 from .selection import Selection
 from .theme import THEMES, apply_theme
 from .timeline import Timeline
-from .worker import (
-    AnalysisWorker, ExportWorker, OpenWorker, QualityWorker, enhancement_model_available,
-    quality_model_available,
-)
+from .quality_controller import QualityController
+from .worker import AnalysisWorker, ExportWorker, OpenWorker
 
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.opus *.mp3 *.m4a *.aac *.aiff *.aif);;All files (*)"
 PROJECT_FILTER = "Emotrack project (*.emotrack);;All files (*)"
@@ -173,8 +170,9 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self._make_menus()
-        self._init_quality(quality_model_dir, auto_analyse if auto_quality is None else auto_quality,
-                           enhancement_model_dir)
+        self.quality = QualityController(self, quality_model_dir,
+                                         auto_analyse if auto_quality is None else auto_quality,
+                                         enhancement_model_dir)
         self.corrections = CorrectionsController(self)
         self.actor_controller = ActorController(self)
         self.setAcceptDrops(True)
@@ -348,7 +346,7 @@ class MainWindow(QMainWindow):
                                   16_000 if clip is None else clip.sample_rate, envelope)
         self.inspector.set_project(project)
         self.controls.set_project(project)
-        self._quality_set_project(project)
+        self.quality.set_project(project)
         self.face.set_document(project, clip)
         self.clipboard = []
         self._update_title()
@@ -394,8 +392,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {loader.path.name} ({clip.duration:.1f} s)", 5000)
             if self.auto_analyse:
                 self.start_analysis()
-            if self.auto_quality and self.quality_available():
-                self.start_quality()
+            if self.quality.auto and self.quality.available():
+                self.quality.start()
         else:
             self.statusBar().showMessage(f"Opened project {loader.path.name}", 5000)
 
@@ -522,8 +520,8 @@ class MainWindow(QMainWindow):
         worker.new_model, worker.command_text = model, text
         worker.actor = self.project.actor if actor is commands.KEEP_MODEL else actor
         worker.new_actor = actor
-        worker.enhance = self.actions["enhance"].isChecked() and self.actions["enhance"].isEnabled()
-        worker.enhancement_model_dir = self.enhancement_model_dir
+        worker.enhance = self.quality.enhance
+        worker.enhancement_model_dir = self.quality.enhancement_model_dir
         worker.progress.connect(self._on_progress)
         worker.succeeded.connect(self._on_analysed)
         # Bound methods of this QObject: queued into the GUI thread from the worker.
@@ -595,130 +593,10 @@ class MainWindow(QMainWindow):
 
     def _on_position(self, seconds: float) -> None:
         self.timeline.set_playhead(seconds)
-        self.quality_lane.set_playhead(seconds)
+        self.quality.lane.set_playhead(seconds)
         self.face.set_time(seconds)
         if self.player.playing:
             self.timeline.ensure_visible(seconds)
-
-    # --- speech quality (issue 4): lane, status, threshold, batch report ----------------
-    def _init_quality(self, model_dir, auto: bool, enhancement_model_dir=None) -> None:
-        self.enhancement_model_dir = str(enhancement_model_dir) if enhancement_model_dir else None
-        self.quality_model_dir = str(model_dir) if model_dir else None  # None = bundled
-        self.auto_quality = auto
-        self.quality_worker: QualityWorker | None = None
-        self.quality_report = None
-        self._quality_project: Project | None = None
-        self.quality_lane = QualityLane(self.timeline, self.push)
-        self.quality_label = QLabel("")
-        self.quality_label.setToolTip("Speech quality (VQScore) of the clip and how much of it "
-                                      "is flagged as degraded")
-        self.threshold_box = self.quality_lane.make_threshold_box()
-        sb = self.statusBar()
-        sb.insertPermanentWidget(0, self.quality_label)
-        sb.insertPermanentWidget(1, self.threshold_box)
-        a = self._action
-        a("score_quality", "Score Speech &Quality", lambda: self.start_quality(), "Ctrl+Shift+Q",
-          "Score the clip's speech quality (VQScore) and flag degraded audio")
-        a("quality_report", "&Quality Report…", self.open_quality_report, None,
-          "Score every audio file in a folder: table, histogram, CSV export")
-        a("enhance", "&Enhance Audio Before Analysis", self._set_enhance, None,
-          "Run the speech enhancer over the clip before the emotion network (the waveform, "
-          "playback and quality score keep the original audio)")
-        enhance = self.actions["enhance"]
-        enhance.setCheckable(True)
-        available = enhancement_model_available(self.enhancement_model_dir)
-        enhance.setEnabled(available)
-        enhance.setChecked(available and self.settings.value("analysis/enhance", False, type=bool))
-        if not available:
-            enhance.setToolTip("No speech-enhancement model is installed")
-        self.analysis_menu.addSeparator()
-        self.analysis_menu.addActions([self.actions["score_quality"], enhance])
-        tools = QMenu("&Tools", self)
-        self.menuBar().insertMenu(self.help_menu.menuAction(), tools)
-        tools.addAction(self.actions["quality_report"])
-        self.tools_menu = tools
-        self._show_quality(None)
-
-    def _set_enhance(self, on: bool) -> None:
-        self.settings.setValue("analysis/enhance", bool(on))
-
-    def quality_available(self) -> bool:
-        return quality_model_available(self.quality_model_dir)
-
-    def _quality_set_project(self, project: Project | None) -> None:
-        if self._quality_project is not None:
-            self._quality_project.events.quality.disconnect(self._show_quality)
-        self._quality_project = project
-        if project is not None:
-            project.events.quality.connect(self._show_quality)
-        self.quality_lane.set_project(project)
-        self._show_quality(None if project is None else project.quality)
-
-    def _show_quality(self, quality) -> None:
-        if quality is not None:
-            estimate = ("" if quality.estimated_pesq is None else
-                        f"PESQ ≈ {quality.estimated_pesq:.2f} · STOI ≈ {quality.estimated_stoi:.2f} · ")
-            self.quality_label.setText(f"{estimate}VQScore {quality.vqscore:.3f} · "
-                                       f"{quality.flagged_seconds:.1f} s flagged")
-        elif self.project is not None and not self.quality_available():
-            self.quality_label.setText("Quality: no model")
-        else:
-            self.quality_label.setText("")
-        self.threshold_box.setVisible(quality is not None)
-
-    def start_quality(self) -> bool:
-        """Score the clip's speech quality in a worker thread (one undo step when done)."""
-        if self.project is None or self.clip is None:
-            self.statusBar().showMessage("Open an audio file first", 4000)
-            return False
-        if self.quality_worker is not None:
-            return False
-        if not self.quality_available():
-            self._show_quality(self.project.quality)
-            self.statusBar().showMessage(
-                "No speech-quality model is installed; the quality lane is unavailable", 8000)
-            return False
-        threshold = None if self.project.quality is None else self.project.quality.threshold
-        worker = QualityWorker(self.clip, self.quality_model_dir, threshold, self)
-        worker.project = self.project
-        worker.succeeded.connect(self._on_quality_scored)
-        worker.failed.connect(self.show_error)
-        worker.finished.connect(self._on_quality_finished)
-        self.quality_worker = worker
-        self.quality_label.setText("Scoring quality…")
-        self._update_quality_actions()
-        worker.start()
-        return True
-
-    def _on_quality_scored(self, track) -> None:
-        worker = self.quality_worker
-        if worker is None or worker.project is not self.project or self.project is None:
-            return
-        self.push(commands.set_quality(self.project, track))  # the status-bar label follows
-
-    def _on_quality_finished(self) -> None:
-        worker, self.quality_worker = self.quality_worker, None
-        if worker is not None:
-            worker.wait()
-            worker.deleteLater()
-        self._show_quality(None if self.project is None else self.project.quality)
-        self._update_quality_actions()
-
-    def _update_quality_actions(self) -> None:
-        if hasattr(self, "quality_worker"):
-            self.actions["score_quality"].setEnabled(
-                self.project is not None and self.clip is not None and self.quality_worker is None)
-
-    def open_quality_report(self):
-        """Non-modal batch report; double-clicking a row opens that file here."""
-        from .quality_report import QualityReport
-
-        if self.quality_report is None:
-            self.quality_report = QualityReport(self.quality_model_dir, self._last_dir("audio"), self)
-            self.quality_report.openRequested.connect(self.open_path)
-        self.quality_report.show()
-        self.quality_report.raise_()
-        return self.quality_report
 
     # --- edit -------------------------------------------------------------------------------
     def copy_keys(self) -> None:
@@ -882,7 +760,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             apply_theme(app, theme)
         self.timeline.apply_theme(theme)
-        self.quality_lane.apply_theme(theme)
+        self.quality.lane.apply_theme(theme)
         self.actions["theme"].setChecked(name == "light")
         self.settings.setValue("theme", name)
 
@@ -908,7 +786,8 @@ class MainWindow(QMainWindow):
             self.actions[name].setEnabled(has_doc)
         self.actions["analyse"].setEnabled(has_doc and self.clip is not None and not running)
         self.actions["cancel"].setEnabled(running)
-        self._update_quality_actions()
+        if hasattr(self, "quality"):
+            self.quality.update_actions()
         if hasattr(self, "corrections"):
             self.corrections.update_actions()
         if hasattr(self, "actor_controller"):
@@ -935,10 +814,7 @@ class MainWindow(QMainWindow):
         self.face.shutdown()
         if self.loader is not None:
             self.loader.wait()
-        if self.quality_worker is not None:
-            self.quality_worker.wait()
-        if self.quality_report is not None:
-            self.quality_report.close()  # stops its batch worker
+        self.quality.shutdown()
         self.autosave_timer.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
