@@ -8,7 +8,6 @@ pushed through :meth:`MainWindow.push`. Dialog hooks (``ask_unsaved``, ``ask_rec
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QSettings, QStandardPaths, Qt, QTimer
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 from emotrack.core import commands
 from emotrack.core.commands import Command
 from emotrack.core.document import FRAME_RATES, Project
+from emotrack.core.recovery import RecoveryStore
 from emotrack.core.settings import AnalysisSettings
 from emotrack.errors import EmotrackError
 
@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.input_factory = input_factory  # microphone stream factory (tests inject one)
         self.settings = settings or QSettings("Emotrack", "Emotrack")
         self.recovery_dir = Path(recovery_dir) if recovery_dir else default_recovery_dir()
+        self.recovery = RecoveryStore(self.recovery_dir)
         # The emotion model for new analyses: a bundled model's name or a folder.
         self.model_dir = str(model_dir) if model_dir else self.settings.value("analysis/model", None)
         self.auto_analyse = auto_analyse
@@ -622,48 +623,37 @@ class MainWindow(QMainWindow):
             if on:
                 self.statusBar().showMessage("Select two or more keyframes to loop over", 4000)
 
-    # --- autosave and recovery -----------------------------------------------------------
+    # --- autosave and recovery (emotrack.core.recovery) -------------------------------------
     @property
     def recovery_file(self) -> Path:
-        return self.recovery_dir / f"recovery{PROJECT_SUFFIX}"
+        return self.recovery.project_file
 
     def autosave(self) -> bool:
-        """Write the unsaved document to the recovery file (never to the user's file)."""
-        from emotrack.core.atomic import write_json_atomic
-        from emotrack.core.project_file import project_to_dict
-
+        """Write the unsaved document to the recovery folder (never to the user's file)."""
         if self.project is None or not self.modified:
             return False
         try:
-            self.recovery_dir.mkdir(parents=True, exist_ok=True)
-            write_json_atomic(self.recovery_file, project_to_dict(self.project))
-            info = {"project": str(self.project.path) if self.project.path else None}
-            write_json_atomic(self.recovery_dir / "recovery.json", info)
+            self.recovery.write(self.project)
         except (OSError, EmotrackError) as error:
             self.statusBar().showMessage(f"Autosave failed: {error}", 8000)
             return False
         return True
 
     def clear_recovery(self) -> None:
-        for name in (self.recovery_file.name, "recovery.json"):
-            (self.recovery_dir / name).unlink(missing_ok=True)
+        self.recovery.clear()
 
     def offer_recovery(self) -> bool:
         """At start-up: reopen an autosave left by a crash, if the user wants it."""
-        from emotrack.core.project_file import load_project
-
-        if not self.recovery_file.exists():
+        if not self.recovery.exists():
             return False
         if not self.ask_recover():
-            self.clear_recovery()
+            self.recovery.clear()
             return False
         try:
-            project = load_project(self.recovery_file)
-            info = json.loads((self.recovery_dir / "recovery.json").read_text(encoding="utf-8"))
-        except (EmotrackError, OSError, ValueError) as error:
+            project = self.recovery.read()
+        except EmotrackError as error:
             self.show_error(f"The autosave cannot be recovered: {error}")
             return False
-        project.path = Path(info["project"]) if info.get("project") else None
         self.set_document(project, self._load_project_audio(project))
         self.undo_stack.resetClean()  # recovered work is unsaved work
         self._update_title()
