@@ -105,3 +105,40 @@ def test_temperature_flattens_probabilities_without_changing_the_argmax(tmp_path
     logits = np.log(cold_p.astype(np.float64))
     expected = np.exp(logits / 3.0)
     np.testing.assert_allclose(hot_p, expected / expected.sum(axis=1, keepdims=True), atol=1e-5)
+
+
+def test_an_analysis_runs_only_the_encoder_layers_its_heads_read(tmp_path, clip):
+    import torch
+
+    from emotrack.ml.whisper.encoder import WhisperClipEncoder
+
+    classifier = whisper_classifier(seed=3, encoder_layers=3)
+    with torch.no_grad():  # the head reads hidden state 1 alone, as the bundled head reads state 3 of 6
+        classifier.layer_weights.copy_(torch.tensor([-1e4, 0.0, -1e4, -1e4]))
+    classifier.save_pretrained(tmp_path)
+    WhisperFeatureExtractor(feature_size=80, chunk_length=1).save_pretrained(tmp_path)
+    model = EmotionModel.from_pretrained(tmp_path, device="cpu")
+    assert model.whisper.layers_read() == 1 and model.encoder_layers() == 1
+    runs = []
+    for index, layer in enumerate(model.whisper.clip_encoder.encoder.layers):
+        layer.register_forward_hook(lambda *_, index=index: runs.append(index))
+    starts = window_starts(len(clip), DEFAULT_WINDOW, DEFAULT_HOP)
+    probabilities = model.predict_windows(clip, starts, DEFAULT_WINDOW)
+    assert set(runs) == {0}
+    # The same as reading the full encoding of a separate encoder (no shared memo).
+    full = WhisperClipEncoder(model.whisper.model.encoder, model.whisper.clip_encoder.mel_filters.T.numpy())
+    with torch.inference_mode():
+        encoding = full.encode(clip, 0, int(starts[-1]) + DEFAULT_WINDOW)
+        assert encoding.hidden_states.shape[0] == 4
+        logits = model.whisper.logits_from_encoding(encoding, starts, DEFAULT_WINDOW)
+    np.testing.assert_allclose(probabilities, model._probabilities(logits), atol=1e-5)
+
+
+def test_an_encoding_without_the_layers_the_head_weighs_is_refused(model, clip):
+    import torch
+
+    with torch.inference_mode():
+        shallow = model.whisper.encode(clip[:16000], n_layers=1)
+        assert model.whisper.layers_read() == 2  # the tiny head weighs every layer
+        with pytest.raises(ValueError, match="reads 2 encoder layers"):
+            model.whisper.frame_features(shallow)

@@ -183,3 +183,36 @@ def test_changed_weights_are_never_served_from_the_memo():
     torch.testing.assert_close(after[:2], before[:2])  # layers below the change are the same
     assert not torch.allclose(after[-1], before[-1])
     torch.testing.assert_close(after, expected)
+
+
+def count_layer_runs(clip_encoder) -> list[int]:
+    """The index of each encoder layer as it runs (forward hooks)."""
+    runs: list[int] = []
+    for index, layer in enumerate(clip_encoder.encoder.layers):
+        layer.register_forward_hook(lambda *_, index=index: runs.append(index))
+    return runs
+
+
+def test_the_memo_extends_shallow_states_with_only_the_missing_layers():
+    clip_encoder = WhisperClipEncoder(whisper_classifier(seed=2).encoder, mel_filters())
+    audio = noise(0.9, seed=12)  # one chunk
+    runs = count_layer_runs(clip_encoder)
+    with torch.inference_mode():
+        shallow = clip_encoder.encode(audio, n_layers=1).hidden_states.clone()
+        full = clip_encoder.encode(audio).hidden_states.clone()
+        again = clip_encoder.encode(audio, n_layers=1).hidden_states
+    assert runs == list(range(N_LAYERS))  # layer 0 once for the shallow call, the rest on top, then none
+    assert shallow.shape[0] == 2 and full.shape[0] == N_LAYERS + 1
+    torch.testing.assert_close(again, shallow)
+    clip_encoder.forget()
+    with torch.inference_mode():
+        fresh = clip_encoder.encode(audio).hidden_states
+    torch.testing.assert_close(full, fresh)  # the final layer norm included
+
+
+def test_extend_states_cuts_states_that_are_already_deep_enough(clip_encoder):
+    audio = torch.from_numpy(noise(0.5, seed=13))[None]
+    with torch.no_grad():
+        full = clip_encoder.forward_chunks(audio)
+        torch.testing.assert_close(clip_encoder.extend_states(full, 1), full[:2])
+        torch.testing.assert_close(clip_encoder.extend_states(full[:2]), full)

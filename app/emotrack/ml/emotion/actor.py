@@ -57,7 +57,8 @@ def speech_window_encodings(model, samples: np.ndarray, window: int, hop: int, m
     if starts is None:
         starts, _ = speech_window_starts(samples, model.sample_rate, window, hop, min_pause)
     for begin, end in model.whisper.window_groups(starts, window):
-        yield model.whisper.encode_windows(samples, starts[begin:end], window), starts[begin:end]
+        group = starts[begin:end]
+        yield model.whisper.encode_windows(samples, group, window, model.encoder_layers()), group
 
 
 def speech_window_means(model, samples: np.ndarray, layers: tuple[int, ...], window: int, hop: int,

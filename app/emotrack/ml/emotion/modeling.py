@@ -175,6 +175,19 @@ class EmotionModel:
                 loaded.voice_space = VoiceSpace.load(path / ACTOR_FOLDER)
         return loaded
 
+    def encoder_layers(self) -> int:
+        """How many encoder layers an analysis runs: the deepest that any of the model's
+        heads reads (the plain head, the actor head, the voice space). Whisper base's
+        heads read layers 1–4 of 6, so analyses skip the last two; the face, which reads
+        all of them, runs only those two more on the chunks an analysis left in the memo."""
+        deepest = (max(self.plain_head.config.layers) if self.plain_head is not None
+                   else self.whisper.layers_read())
+        if self.actor_head is not None:
+            deepest = max(deepest, *self.actor_head.config.layers)
+        if self.voice_space is not None:
+            deepest = max(deepest, *self.voice_space.layers)
+        return deepest
+
     def with_actor(self, reference: ActorReference | None) -> EmotionModel:
         """A view of this model that reads windows relative to ``reference``; it shares
         every weight (and the encoder's chunk memo), so threads sharing one loaded model
@@ -228,7 +241,7 @@ class EmotionModel:
         if self.whisper is not None:
             # One encoding per group of nearby windows (see WhisperWindowScorer.window_groups).
             for begin, end in self.whisper.window_groups(starts, window):
-                encoding = self.whisper.encode_windows(samples, starts[begin:end], window)
+                encoding = self.whisper.encode_windows(samples, starts[begin:end], window, self.encoder_layers())
                 if self.actor is None:
                     logits = self.plain_logits_from_encoding(encoding, starts[begin:end], window)
                     out[begin:end] = self._probabilities(logits)
@@ -256,7 +269,8 @@ class EmotionModel:
 
     def plain_window_logits(self, samples: np.ndarray, starts: Sequence[int], window: int) -> torch.Tensor:
         """:meth:`plain_logits_from_encoding` of the windows of ``samples`` at ``starts``."""
-        return self.plain_logits_from_encoding(self.whisper.encode_windows(samples, starts, window), starts, window)
+        encoding = self.whisper.encode_windows(samples, starts, window, self.encoder_layers())
+        return self.plain_logits_from_encoding(encoding, starts, window)
 
     def classify(self, samples: np.ndarray, window: int = DEFAULT_WINDOW, hop: int = DEFAULT_HOP,
                  batch_size: int = 32, progress: ProgressCallback | None = None) -> np.ndarray:

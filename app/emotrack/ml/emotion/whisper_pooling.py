@@ -31,11 +31,21 @@ class WhisperWindowScorer:
     def device(self) -> torch.device:
         return self.model.device
 
-    def encode(self, samples: np.ndarray, first_sample: int = 0, end_sample: int | None = None
-               ) -> ClipEncoding:
-        """The clip's hidden states for the frames that cover ``[first_sample, end_sample)``."""
+    def encode(self, samples: np.ndarray, first_sample: int = 0, end_sample: int | None = None,
+               n_layers: int | None = None) -> ClipEncoding:
+        """The clip's hidden states for the frames that cover ``[first_sample, end_sample)``,
+        through the first ``n_layers`` encoder layers (default: all)."""
         with autocast(self.device):
-            return self.clip_encoder.encode(samples, first_sample, end_sample)
+            return self.clip_encoder.encode(samples, first_sample, end_sample, n_layers)
+
+    def layers_read(self) -> int:
+        """How many encoder layers the checkpoint's own head reads: up to the deepest layer
+        the weighted layer sum gives any weight, or all of them (the last hidden state)."""
+        config = self.model.config
+        if not config.use_weighted_layer_sum:
+            return config.encoder_layers
+        weights = torch.softmax(self.model.layer_weights.detach().float(), dim=-1)
+        return int(torch.nonzero(weights).max())
 
     def frame_features(self, encoding: ClipEncoding) -> torch.Tensor:
         """``projector(h_t)`` for every frame: ``[frames, classifier_proj_size]`` (the head
@@ -44,7 +54,10 @@ class WhisperWindowScorer:
         states = encoding.hidden_states.float()
         if config.use_weighted_layer_sum:
             weights = torch.softmax(self.model.layer_weights.float(), dim=-1)
-            hidden = torch.einsum("l,ltd->td", weights, states)
+            if len(states) < len(weights) and weights[len(states):].any():
+                raise ValueError(f"the head reads {self.layers_read()} encoder layers; this encoding has "
+                                 f"{len(states) - 1}")
+            hidden = torch.einsum("l,ltd->td", weights[:len(states)], states)
         else:
             hidden = states[-1]
         return self.model.projector(hidden)
@@ -63,10 +76,11 @@ class WhisperWindowScorer:
             yield begin, end
             begin = end
 
-    def encode_windows(self, samples: np.ndarray, starts: Sequence[int], window: int) -> ClipEncoding:
+    def encode_windows(self, samples: np.ndarray, starts: Sequence[int], window: int,
+                       n_layers: int | None = None) -> ClipEncoding:
         """The clip's hidden states for the frames that the windows at ``starts`` cover."""
         starts = np.asarray(starts, dtype=np.int64)
-        return self.encode(samples, int(max(0, starts.min())), int(starts.max()) + window)
+        return self.encode(samples, int(max(0, starts.min())), int(starts.max()) + window, n_layers)
 
     def logits_from_encoding(self, encoding: ClipEncoding, starts: Sequence[int], window: int) -> torch.Tensor:
         """Mean of each window's frame features, through the classifier."""
@@ -83,7 +97,8 @@ class WhisperWindowScorer:
                     reference: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of a window-mean head (``emotrack.ml.emotion.window_mean_head``) for the
         windows at ``starts``, relative to ``reference`` when given."""
-        return self.head_logits_from_encoding(self.encode_windows(samples, starts, window), starts, window,
+        encoding = self.encode_windows(samples, starts, window, max(head.config.layers))
+        return self.head_logits_from_encoding(encoding, starts, window,
                                               head, reference)
 
     def head_logits_from_encoding(self, encoding: ClipEncoding, starts: Sequence[int], window: int,

@@ -117,20 +117,30 @@ class WhisperClipEncoder(nn.Module):
         ``[batch, samples]`` (samples a multiple of 320, at most ``max_frames`` frames).
         ``n_layers`` stops early: states past it are not computed (nor returned)."""
         encoder = self.encoder
-        n_layers = len(encoder.layers) if n_layers is None else n_layers
         mel = self.log_mel(chunks)
         x = nn.functional.gelu(encoder.conv1(mel))
         x = nn.functional.gelu(encoder.conv2(x)).permute(0, 2, 1)
         if x.shape[1] > self.max_frames:
             raise ValueError(f"chunk of {x.shape[1]} frames exceeds the encoder's {self.max_frames}")
-        x = x + encoder.embed_positions.weight[: x.shape[1]]
-        states = [x]
-        for layer in encoder.layers[:n_layers]:
+        return self.extend_states((x + encoder.embed_positions.weight[: x.shape[1]])[None], n_layers)
+
+    def extend_states(self, states: torch.Tensor, n_layers: int | None = None) -> torch.Tensor:
+        """``states`` ``[k + 1, batch, frames, d_model]`` (the input embedding and the first
+        ``k`` layers' outputs) run on through the layers after them, up to ``n_layers``
+        (default: all; the last layer's output then gets the final layer norm, as in
+        ``transformers``). States already that deep come back cut to ``n_layers``."""
+        encoder = self.encoder
+        n_layers = len(encoder.layers) if n_layers is None else n_layers
+        known = states.shape[0] - 1
+        if n_layers <= known:
+            return states[:n_layers + 1]
+        x, more = states[-1], []
+        for layer in encoder.layers[known:n_layers]:
             x = layer(x, None)
-            states.append(x)
+            more.append(x)
         if n_layers == len(encoder.layers):
-            states[-1] = encoder.layer_norm(x)
-        return torch.stack(states)
+            more[-1] = encoder.layer_norm(x)
+        return torch.cat([states, torch.stack(more)])
 
     def encode(self, samples: np.ndarray | torch.Tensor, first_sample: int = 0,
                end_sample: int | None = None, n_layers: int | None = None) -> ClipEncoding:
@@ -169,19 +179,29 @@ class WhisperClipEncoder(nn.Module):
             return None
 
     def _encode_chunk(self, chunk: torch.Tensor, n_layers: int | None) -> torch.Tensor:
+        """The chunk's states up to ``n_layers``. The memo keeps the deepest states computed
+        for a chunk, so a caller that needs more layers (the face, after an emotion analysis
+        that stopped at the layers its heads read) runs only the layers still missing."""
+        n_layers = len(self.encoder.layers) if n_layers is None else n_layers
         weights = self._weights_version()
-        key = None if weights is None else (
-            hashlib.sha1(chunk.detach().cpu().numpy().tobytes()).digest() + repr(n_layers).encode() + weights)
+        key = None if weights is None else hashlib.sha1(chunk.detach().cpu().numpy().tobytes()).digest() + weights
         remember = key is not None and not torch.is_grad_enabled()
+        known = None
         if remember:
             with self._memo_lock:
-                if key in self._memo:
+                known = self._memo.get(key)
+                if known is not None:
                     self._memo.move_to_end(key)
-                    return self._memo[key]
-        states = self.forward_chunks(chunk[None], n_layers)[:, 0]
+        if known is not None and known.shape[0] > n_layers:
+            return known[:n_layers + 1]
+        if known is None:
+            states = self.forward_chunks(chunk[None], n_layers)[:, 0]
+        else:
+            states = self.extend_states(known[:, None], n_layers)[:, 0]
         if remember:
             with self._memo_lock:
                 self._memo[key] = states
+                self._memo.move_to_end(key)
                 while len(self._memo) > MEMO_CHUNKS:
                     self._memo.popitem(last=False)
         return states
