@@ -119,3 +119,18 @@ def test_diagnosis_is_deterministic_and_fast(clean):
     first = diagnose(long, RATE)
     assert time.perf_counter() - began < 60 / 50  # 50x real time at least
     assert diagnose(long, RATE) == first
+
+
+@pytest.mark.parametrize("degradation", ["none", "noise", "clip", "reverb"])
+def test_diagnose_finds_what_the_detectors_find_one_by_one(clean, degradation):
+    """diagnose() shares one clip's levels and voice activity among the detectors; each
+    detector run on its own computes them itself, and the two must agree."""
+    from emotrack.core.audio_diagnosis import DETECTORS
+
+    rng = np.random.default_rng(4)
+    samples = {"none": clean, "noise": clean + 0.05 * rng.standard_normal(clean.size).astype(np.float32),
+               "clip": np.clip(clean * 8, -0.3, 0.3),
+               "reverb": np.convolve(clean, np.exp(-np.arange(8000) / 1600.0) * rng.standard_normal(8000) * 0.05,
+                                     mode="same").astype(np.float32)}[degradation]
+    alone = sorted((p for detector in DETECTORS for p in detector(samples, RATE)), key=lambda p: (p.start, p.kind))
+    assert diagnose(samples, RATE) == alone

@@ -14,11 +14,12 @@ low-pass shows up as ``band_limit``.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from emotrack.core.vad import HOP_SECONDS, detect_voice, frame_levels_db
+from emotrack.core.vad import HOP_SECONDS, VoiceActivity, detect_voice, frame_levels_db
 
 KINDS = ("clipping", "level_low", "level_high", "noise", "band_limit", "dropouts",
          "reverberation")
@@ -92,6 +93,30 @@ def _clamp01(value: float) -> float:
     return float(min(1.0, max(0.0, value)))
 
 
+# Several detectors read the clip's frame levels and voice activity. While diagnose()
+# runs, each is computed once for its clip (the detectors all read the same samples);
+# a detector called on its own computes them itself.
+_ONE_CLIP: ContextVar[dict | None] = ContextVar("diagnosed_clip", default=None)
+
+
+def _frame_levels(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    shared = _ONE_CLIP.get()
+    if shared is None:
+        return frame_levels_db(samples, sample_rate)
+    if "levels" not in shared:
+        shared["levels"] = frame_levels_db(samples, sample_rate)
+    return shared["levels"]
+
+
+def _voice(samples: np.ndarray, sample_rate: int) -> VoiceActivity:
+    shared = _ONE_CLIP.get()
+    if shared is None:
+        return detect_voice(samples, sample_rate)
+    if "voice" not in shared:
+        shared["voice"] = detect_voice(samples, sample_rate, levels=_frame_levels(samples, sample_rate))
+    return shared["voice"]
+
+
 def _runs(mask: np.ndarray) -> np.ndarray:
     """(start, end) index pairs of the True runs of ``mask``."""
     padded = np.concatenate([[0], mask.astype(np.int8), [0]])
@@ -112,7 +137,7 @@ def _group(spans: list[tuple[float, float]], gap: float) -> list[tuple[float, fl
 
 def _speech_span(samples: np.ndarray, sample_rate: int) -> tuple[float, float]:
     duration = samples.size / sample_rate
-    segments = detect_voice(samples, sample_rate).segments()
+    segments = _voice(samples, sample_rate).segments()
     if not segments:
         return 0.0, duration
     return segments[0][0], min(duration, segments[-1][1])
@@ -143,8 +168,8 @@ def detect_clipping(samples: np.ndarray, sample_rate: int) -> list[Problem]:
 
 def active_level_dbfs(samples: np.ndarray, sample_rate: int) -> float | None:
     """Mean power of the voiced frames in dBFS (None when nothing is voiced)."""
-    voiced = detect_voice(samples, sample_rate).voiced
-    levels = frame_levels_db(samples, sample_rate)[: voiced.size]
+    voiced = _voice(samples, sample_rate).voiced
+    levels = _frame_levels(samples, sample_rate)[: voiced.size]
     if not voiced.any():
         return None
     return float(10.0 * np.log10(np.mean(10.0 ** (levels[voiced[: levels.size]] / 10.0)) + 1e-12))
@@ -170,7 +195,7 @@ def estimate_snr_db(samples: np.ndarray, sample_rate: int) -> float | None:
     """Clip power over noise-floor power, the noise floor being the 5th percentile of
     20 ms frame powers (speech has pauses between words; stationary noise fills them).
     None for digital silence."""
-    powers = 10.0 ** (frame_levels_db(samples, sample_rate) / 10.0)
+    powers = 10.0 ** (_frame_levels(samples, sample_rate) / 10.0)
     # The zero-padded frames past the end are not noise.
     powers = powers[: max(1, int(samples.size / sample_rate / HOP_SECONDS) - 1)]
     noise = float(np.percentile(powers, 5))
@@ -268,7 +293,7 @@ def estimate_rt60(samples: np.ndarray, sample_rate: int) -> float | None:
     steepest 100 ms falls of the frame level bound it; dry speech falls far faster. Only
     falls that start 25 dB over the noise floor count, so noise does not pass for a
     tail; None when there are fewer than 5 such falls."""
-    levels = frame_levels_db(samples, sample_rate)
+    levels = _frame_levels(samples, sample_rate)
     levels = levels[: max(1, int(samples.size / sample_rate / HOP_SECONDS) - 1)]
     window = int(round(0.1 / HOP_SECONDS))
     if levels.size <= window + 1:
@@ -310,5 +335,9 @@ def diagnose(samples: np.ndarray, sample_rate: int) -> list[Problem]:
     samples = np.asarray(samples, dtype=np.float32).reshape(-1)
     if samples.size < 0.1 * sample_rate or not np.isfinite(samples).all() or not samples.any():
         return []
-    problems = [problem for detector in DETECTORS for problem in detector(samples, sample_rate)]
+    token = _ONE_CLIP.set({})
+    try:
+        problems = [problem for detector in DETECTORS for problem in detector(samples, sample_rate)]
+    finally:
+        _ONE_CLIP.reset(token)
     return sorted(problems, key=lambda problem: (problem.start, problem.kind))
