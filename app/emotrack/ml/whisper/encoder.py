@@ -200,7 +200,10 @@ class WhisperClipEncoder(nn.Module):
             states = self.extend_states(known[:, None], n_layers)[:, 0]
         if remember:
             with self._memo_lock:
-                self._memo[key] = states
+                stored = self._memo.get(key)
+                # Another thread (the face beside an analysis) may have stored deeper states meanwhile.
+                if stored is None or stored.shape[0] < states.shape[0]:
+                    self._memo[key] = states
                 self._memo.move_to_end(key)
                 while len(self._memo) > MEMO_CHUNKS:
                     self._memo.popitem(last=False)
