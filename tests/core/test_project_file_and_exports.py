@@ -3,31 +3,21 @@ import json
 import numpy as np
 import pytest
 
+from analysed_project import analysed_project
 from emotrack.core import commands as C
-from emotrack.core.analysis import WindowProbabilities
-from emotrack.core.document import AudioInfo, Project
+from emotrack.core.document import Project
 from emotrack.core.exports import (curves_document, export_curves_csv, export_curves_json,
                                    export_keyframes_json, frame_times)
 from emotrack.core.project_file import SCHEMA_VERSION, load_project, save_project
-from emotrack.core.settings import AnalysisSettings, HeuristicSettings
-from emotrack.core.vad import VoiceActivity
-from emotrack.core.windowing import window_starts
+from emotrack.core.settings import HeuristicSettings
 from emotrack.errors import ParameterError, ProjectError
-
-SR = 16_000
 
 
 @pytest.fixture
 def project(tmp_path):
-    n = 5 * SR
-    starts = window_starts(n, 14_400, 7_200)
-    probs = np.random.default_rng(3).dirichlet(np.ones(6), len(starts))
     audio = tmp_path / "voice.wav"
     audio.write_bytes(b"RIFF")
-    p = Project(AudioInfo(str(audio), "0" * 64, 5.0, 44_100, 1),
-                heuristic_settings=HeuristicSettings(smoothing_enabled=True, smoothing=3))
-    p.voice = VoiceActivity(np.ones(500, bool))
-    C.apply_analysis(p, WindowProbabilities(starts, 14_400, 7_200, probs, n, SR), AnalysisSettings()).redo(p)
+    p = analysed_project(audio, heuristic_settings=HeuristicSettings(smoothing_enabled=True, smoothing=3))
     C.set_emotion_value(p, p.keyframes[2].id, 3, 0.8).redo(p)
     return p
 

@@ -9,29 +9,17 @@ import re
 import numpy as np
 import pytest
 
-from emotrack.core import commands as C
+from analysed_project import analysed_project
 from emotrack.core import project_file
-from emotrack.core.analysis import WindowProbabilities
-from emotrack.core.document import AudioInfo, Project
+from emotrack.core.document import Project
 from emotrack.core.project_file import load_project, save_project
-from emotrack.core.settings import AnalysisSettings
-from emotrack.core.vad import VoiceActivity
-from emotrack.core.windowing import window_starts
 from emotrack.errors import ProjectError
-
-SR = 16_000
 
 
 @pytest.fixture
 def saved(tmp_path):
     """A valid saved project with windows, voice and keyframes: (path, its text)."""
-    n = 5 * SR
-    starts = window_starts(n, 14_400, 7_200)
-    probs = np.random.default_rng(3).dirichlet(np.ones(6), len(starts))
-    p = Project(AudioInfo(str(tmp_path / "voice.wav"), "0" * 64, 5.0, 44_100, 1))
-    p.voice = VoiceActivity(np.ones(500, bool))
-    C.apply_analysis(p, WindowProbabilities(starts, 14_400, 7_200, probs, n, SR), AnalysisSettings()).redo(p)
-    path = save_project(p, tmp_path / "shot.emotrack")
+    path = save_project(analysed_project(tmp_path / "voice.wav"), tmp_path / "shot.emotrack")
     return path, path.read_text()
 
 

@@ -1,27 +1,17 @@
 """The autosave store: what a crash leaves behind comes back whole, and a damaged one is
 refused with a sentence instead of opening half a project."""
 
-import numpy as np
 import pytest
 
+from analysed_project import analysed_project
 from emotrack.core import commands as C
-from emotrack.core.analysis import WindowProbabilities
-from emotrack.core.document import AudioInfo, Project
 from emotrack.core.recovery import NOTE_NAME, RecoveryStore
-from emotrack.core.settings import AnalysisSettings
-from emotrack.core.windowing import window_starts
 from emotrack.errors import ProjectError
-
-SR = 16_000
 
 
 @pytest.fixture
 def project(tmp_path):
-    n = 3 * SR
-    starts = window_starts(n, 14_400, 7_200)
-    probs = np.random.default_rng(5).dirichlet(np.ones(6), len(starts))
-    p = Project(AudioInfo(str(tmp_path / "take.wav"), "0" * 64, 3.0, 48_000, 1))
-    C.apply_analysis(p, WindowProbabilities(starts, 14_400, 7_200, probs, n, SR), AnalysisSettings()).redo(p)
+    p = analysed_project(tmp_path / "take.wav", seconds=3.0, seed=5, original_rate=48_000)
     C.set_emotion_value(p, p.keyframes[1].id, 0, 0.9).redo(p)
     return p
 
