@@ -333,3 +333,57 @@ def test_the_model_reads_against_the_blended_reference(actor_model_dir):
     model.use_actor(reference)
     expected = (2 * torch.from_numpy(reference.mean) + 3 * model.actor_head.prior_reference) / 5
     torch.testing.assert_close(model._actor_mean, expected)
+
+
+def read_speech_folder(root, readers: int = 8, pitch: float = 220.0):
+    """Read speech laid out like LibriSpeech (READER-CHAPTER-UTTERANCE.flac), one utterance each."""
+    root.mkdir(parents=True, exist_ok=True)
+    for reader in range(readers):
+        soundfile.write(root / f"{100 + reader}-7-0000.flac", tone(pitch + 7 * reader, 0.8, seed=reader), 16000)
+    return root
+
+
+def test_read_speech_splits_its_readers_in_two_fixed_halves(tmp_path):
+    from emotrack.ml.emotion.data import read_speech_clips, read_speech_part
+
+    root = read_speech_folder(tmp_path / "read", readers=12)
+    train, held = read_speech_clips(root, "train"), read_speech_clips(root, "held_out")
+    assert len(train) + len(held) == 12 and train and held
+    assert {c.speaker for c in train}.isdisjoint(c.speaker for c in held)
+    assert all(c.label == "neutral" and read_speech_part(c.speaker) == "train" for c in train)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ParameterError, match="no audio files"):
+        read_speech_clips(tmp_path / "empty")
+    with pytest.raises(ParameterError, match="part must be"):
+        read_speech_clips(root, "test")
+
+
+def test_read_speech_teaches_the_plain_head_neutral(tiny_whisper_model_dir, tiny_corpus, tmp_path):
+    """``--neutral-speech``: the training half of the readers joins the neutral class, and
+    the held-out half is then heard as more neutral than by a head trained without it."""
+    from emotrack.ml.emotion.data import read_speech_clips
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, load_window_mean_head
+
+    root = read_speech_folder(tmp_path / "read", readers=16)
+    parser = argparse.ArgumentParser()
+    actor_training.add_arguments(parser)
+    common = ["--data", str(tiny_corpus), "--model", str(tiny_whisper_model_dir), "--copies", "0", "--folds", "2",
+              "--l2", "0.01", "--threads", "1", "--layers", "1", "2", "--plain", "--test-speakers"]
+    neutral_probability = {}
+    for share in (0.0, 1.0):
+        out = tmp_path / f"plain-{share}"
+        args = parser.parse_args([*common, "--out", str(out), "--neutral-speech", str(root),
+                                  "--neutral-share", str(share)])
+        assert actor_training.run(args) == 0
+        summary = json.loads((out / actor_training.PLAIN_SUMMARY_FILE).read_text())
+        assert summary["read_speech"]["share"] == share and summary["read_speech"]["windows"] > 0
+        model = EmotionModel.from_pretrained(tiny_whisper_model_dir, device="cpu")
+        model.plain_head = load_window_mean_head(out / PLAIN_FOLDER, "cpu", "plain head")
+        held = read_speech_clips(root, "held_out")
+        neutral = model.labels.index("neutral")
+        neutral_probability[share] = np.mean([model.classify(c.samples, WINDOW, HOP)[neutral] for c in held])
+    assert neutral_probability[1.0] > neutral_probability[0.0]
+    refused = parser.parse_args([*[a for a in common if a != "--plain"], "--out", str(tmp_path / "actor"),
+                                 "--neutral-speech", str(root)])
+    with pytest.raises(ParameterError, match="plain head"):
+        actor_training.run(refused)

@@ -51,6 +51,37 @@ def read_labelled_clips(data_dir: str | Path, speakers: set[str] | None = None) 
     return clips
 
 
+READ_SPEECH_CORPUS = "read speech"
+AUDIO_SUFFIXES = (".flac", ".wav", ".ogg", ".mp3")
+
+
+def read_speech_part(reader: str) -> str:
+    """``"train"`` or ``"held_out"``: a fixed half of the readers (by a hash of their name)
+    teaches the plain head what calm read speech sounds like, and the other half checks,
+    in ``benchmarks/read_speech.py``, that unseen readers are heard as neutral."""
+    import hashlib
+
+    return "train" if int(hashlib.sha1(reader.encode()).hexdigest()[:8], 16) % 2 == 0 else "held_out"
+
+
+def read_speech_clips(folder: str | Path, part: str = "train") -> list[LabelledClip]:
+    """The utterances of one ``part`` of the readers in ``folder`` (any depth), labelled
+    neutral. A reader is a file name up to its first '-' (LibriSpeech's speaker-chapter-
+    utterance naming), or the whole name."""
+    if part not in ("train", "held_out"):
+        raise ParameterError(f"part must be 'train' or 'held_out', got {part!r}")
+    root = Path(folder)
+    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not paths:
+        raise ParameterError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {root}")
+    clips = []
+    for path in paths:
+        reader = path.stem.split("-", 1)[0]
+        if read_speech_part(reader) == part:
+            clips.append(LabelledClip(path, READ_SPEECH_CORPUS, reader, "neutral", read_mono(path)))
+    return clips
+
+
 def read_mono(path: Path) -> np.ndarray:
     """A sound file as float32 mono at 16 kHz (channels averaged)."""
     try:
