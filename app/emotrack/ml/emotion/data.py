@@ -52,7 +52,6 @@ def read_labelled_clips(data_dir: str | Path, speakers: set[str] | None = None) 
 
 
 READ_SPEECH_CORPUS = "read speech"
-AUDIO_SUFFIXES = (".flac", ".wav", ".ogg", ".mp3")
 
 
 def read_speech_part(reader: str) -> str:
@@ -70,15 +69,18 @@ def read_speech_clips(folder: str | Path, part: str = "train") -> list[LabelledC
     utterance naming), or the whole name."""
     if part not in ("train", "held_out"):
         raise ParameterError(f"part must be 'train' or 'held_out', got {part!r}")
+    from emotrack.core.batch_plan import AUDIO_SUFFIXES
+    from emotrack.io.audio import load_audio
+
     root = Path(folder)
     paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
     if not paths:
-        raise ParameterError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {root}")
+        raise ParameterError(f"no audio files in {root}")
     clips = []
     for path in paths:
         reader = path.stem.split("-", 1)[0]
         if read_speech_part(reader) == part:
-            clips.append(LabelledClip(path, READ_SPEECH_CORPUS, reader, "neutral", read_mono(path)))
+            clips.append(LabelledClip(path, READ_SPEECH_CORPUS, reader, "neutral", load_audio(path).samples))
     return clips
 
 
