@@ -142,3 +142,26 @@ def test_an_encoding_without_the_layers_the_head_weighs_is_refused(model, clip):
         assert model.whisper.layers_read() == 2  # the tiny head weighs every layer
         with pytest.raises(ValueError, match="reads 2 encoder layers"):
             model.whisper.frame_features(shallow)
+
+
+def test_a_one_layer_checkpoint_head_folds_into_a_plain_head_with_the_same_outputs(tmp_path, clip):
+    import torch
+
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, plain_head_from_checkpoint
+
+    classifier = whisper_classifier(seed=4)
+    with torch.no_grad():
+        classifier.layer_weights.copy_(torch.tensor([-1e4, 0.0, -1e4]))
+    classifier.save_pretrained(tmp_path / "checkpoint")
+    WhisperFeatureExtractor(feature_size=80, chunk_length=1).save_pretrained(tmp_path / "checkpoint")
+    checkpoint = EmotionModel.from_pretrained(tmp_path / "checkpoint", device="cpu")
+    head = plain_head_from_checkpoint(checkpoint.whisper.model, temperature=0.8)
+    assert head.config.layers == (1,) and head.config.temperature == 0.8
+    head.save_pretrained(tmp_path / "checkpoint" / PLAIN_FOLDER)
+    folded = EmotionModel.from_pretrained(tmp_path / "checkpoint", device="cpu")
+    assert folded.plain_head is not None and folded.temperature == 0.8
+    checkpoint.temperature = 0.8
+    np.testing.assert_allclose(folded.classify(clip), checkpoint.classify(clip), atol=1e-5)
+    mixed = whisper_classifier(seed=5)  # every layer weighed: nothing to fold
+    with pytest.raises(ValueError, match="several layers"):
+        plain_head_from_checkpoint(mixed, temperature=1.0)

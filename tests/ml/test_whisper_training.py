@@ -152,3 +152,46 @@ def test_speaker_folds_spread_each_corpus():
     assert [sum(corpora[s] == "emovo" for s in fold) for fold in folds] == [1, 1, 1]
     with pytest.raises(ParameterError, match="--folds"):
         speaker_folds(sorted(corpora), corpora, 12)
+
+
+def test_read_speech_is_drawn_as_a_share_of_the_acted_neutral_clips():
+    from emotrack.ml.emotion.data import READ_SPEECH_CORPUS
+
+    clips = [LabelledClip(Path(f"{i}.flac"), corpus, "s", label, np.zeros(1, np.float32))
+             for i, (corpus, label) in enumerate([("acted", "anger")] * 4 + [("acted", "neutral")] * 2
+                                                 + [(READ_SPEECH_CORPUS, "neutral")] * 10)]
+    targets = np.array([0 if c.label == "anger" else 1 for c in clips])
+    weights = whisper_training.sampling_weights(clips, targets, "class", read_share=0.5)
+    read = np.array([c.corpus == READ_SPEECH_CORPUS for c in clips])
+    assert weights[read].sum() == pytest.approx(0.5 * weights[~read & (targets == 1)].sum())
+    assert weights[~read & (targets == 0)].sum() == pytest.approx(weights[~read & (targets == 1)].sum())
+    np.testing.assert_allclose(weights[read], weights[read][0])  # every utterance alike
+
+
+def test_read_speech_joins_every_fold_and_is_never_held_out(tiny_whisper_model_dir, tiny_corpus, tmp_path,
+                                                            monkeypatch):
+    import soundfile
+
+    root = tmp_path / "read"
+    root.mkdir()
+    for reader in range(8):
+        soundfile.write(root / f"{200 + reader}-1-0000.flac", (0.1 * np.sin(np.arange(8000) / 9.0)).astype(np.float32),
+                        16000)
+    trained_on = []
+    original = whisper_training.train_model
+
+    def recording(args, train_clips, val_clips, directory, *rest, **options):
+        trained_on.append(({c.corpus for c in train_clips}, {c.corpus for c in val_clips}))
+        return original(args, train_clips, val_clips, directory, *rest, **options)
+
+    monkeypatch.setattr(whisper_training, "train_model", recording)
+    args = whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "cv", "--folds", "2",
+                        "--neutral-speech", str(root))
+    assert whisper_training.run(args) == 0
+    assert len(trained_on) == 3
+    assert all("read speech" in train and "read speech" not in held for train, held in trained_on)
+    summary = json.loads((tmp_path / "cv" / "cv.json").read_text())
+    assert summary["out_of_fold"]["clips"] == 12  # the acted clips alone are scored
+    with pytest.raises(ParameterError, match="--neutral-share"):
+        whisper_training.run(whisper_args(tiny_whisper_model_dir, tiny_corpus, tmp_path / "bad",
+                                          "--neutral-speech", str(root), "--neutral-share", "-1"))

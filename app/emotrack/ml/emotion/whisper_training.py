@@ -36,7 +36,9 @@ from emotrack.core.emotions import EMOTIONS
 from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.checkpoint import save_training_state
 from emotrack.ml.emotion.calibrate import calibrate
-from emotrack.ml.emotion.data import SAMPLE_RATE, LabelledClip, read_labelled_clips, read_mono, voiced_bounds
+from emotrack.ml.emotion.data import (
+    READ_SPEECH_CORPUS, SAMPLE_RATE, LabelledClip, read_labelled_clips, read_mono, read_speech_clips, voiced_bounds,
+)
 from emotrack.ml.emotion.encoding_cache import encode_corpus, load_encoding
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
 from emotrack.ml.emotion.training import evaluate
@@ -91,6 +93,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cross-validate over the non-test speakers in K speaker folds (each fold's model "
                              "keeps its last epoch), fit the temperature on the out-of-fold clips, then train "
                              "the final model on all of them; --val-speakers is then ignored")
+    parser.add_argument("--neutral-speech", type=Path, default=None, metavar="DIR",
+                        help="calm read speech (e.g. LibriSpeech): the training half of its readers "
+                             "(data.read_speech_part) joins the neutral class in every model's training, "
+                             "never a held-out fold, so unseen narrators are not heard as sad")
+    parser.add_argument("--neutral-share", type=float, default=0.25,
+                        help="how often read speech is drawn, as a share of the acted neutral clips' draws")
     parser.add_argument("--test-speakers", nargs="*", default=list(TEST_SPEAKERS),
                         help="speakers never read (the benchmark's)")
     parser.add_argument("--val-speakers", nargs="*", default=list(VALIDATION_SPEAKERS))
@@ -171,10 +179,12 @@ def window_logits(model: WhisperForAudioClassification, features: torch.Tensor) 
     return model.classifier(pooled)
 
 
-def sampling_weights(clips: list[LabelledClip], targets: np.ndarray, balance: str) -> np.ndarray:
+def sampling_weights(clips: list[LabelledClip], targets: np.ndarray, balance: str,
+                     read_share: float = 0.25) -> np.ndarray:
     """How often each clip is drawn: every class equally often ("class"), or every
     (corpus, class) cell equally often ("corpus-class"), so a corpus with fewer
-    speakers (EMOVO: 2 of 14 here) is not drowned out by the larger one."""
+    speakers (EMOVO: 2 of 14 here) is not drowned out by the larger one. Read speech
+    (``--neutral-speech``) is drawn ``read_share`` as often as the acted neutral clips."""
     if balance == "class":
         groups = targets
     elif balance == "corpus-class":
@@ -182,7 +192,12 @@ def sampling_weights(clips: list[LabelledClip], targets: np.ndarray, balance: st
         groups = np.array([corpora.index(clip.corpus) for clip in clips]) * (targets.max() + 1) + targets
     else:
         raise ParameterError(f"--balance must be 'class' or 'corpus-class', got {balance!r}")
-    weights = 1.0 / np.bincount(groups)[groups]
+    read = np.array([clip.corpus == READ_SPEECH_CORPUS for clip in clips])
+    weights = np.zeros(len(clips))
+    weights[~read] = 1.0 / np.bincount(groups[~read])[groups[~read]]
+    if read.any():
+        acted_neutral = weights[~read & (targets == targets[read][0])].sum()
+        weights[read] = read_share * acted_neutral / read.sum()
     return weights / weights.sum()
 
 
@@ -212,6 +227,8 @@ def run(args: argparse.Namespace) -> int:
             raise ParameterError(f"--{name.replace('_', '-')} must be at least 1")
     if args.folds < 0 or args.folds == 1:
         raise ParameterError("--folds must be 0 (no cross-validation) or at least 2")
+    if args.neutral_share < 0:
+        raise ParameterError("--neutral-share must be 0 or more")
     torch.set_num_threads(args.threads)
     transformers_logging.set_verbosity_error()  # the new head's "newly initialized" report is expected
     out: Path = args.out
@@ -222,11 +239,16 @@ def run(args: argparse.Namespace) -> int:
     test_speakers = set(args.test_speakers)
     clips = [clip for clip in read_labelled_clips(args.data) if clip.speaker not in test_speakers]
     cache = args.cache or out / "cache"
+    # Read speech only ever teaches: it joins every model's training clips and no fold holds it out.
+    read_speech = read_speech_clips(args.neutral_speech, "train") if args.neutral_speech is not None else []
+    if read_speech:
+        _log(f"read speech as neutral: {len(read_speech)} utterances of the training half of the readers in "
+             f"{args.neutral_speech}, drawn {args.neutral_share:g} as often as the acted neutral clips")
     if args.folds:
         from emotrack.ml.emotion.cross_validation import cross_validate
 
         def train(train_clips: list[LabelledClip], held_out: list[LabelledClip], directory: Path) -> Path:
-            return train_model(args, train_clips, held_out, directory, cache, keep="last",
+            return train_model(args, train_clips + read_speech, held_out, directory, cache, keep="last",
                                resume=(directory / CHECKPOINT_FILE).is_file())
 
         cross_validate(clips, args.folds, out, train, seed=args.seed, log=_log)
@@ -238,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
     _log(f"{len(train_clips)} training clips of {len({c.speaker for c in train_clips})} speakers; "
          f"{len(val_clips)} validation clips ({', '.join(sorted(val_speakers))}); "
          f"test speakers never read: {', '.join(sorted(test_speakers))}")
-    best = train_model(args, train_clips, val_clips, out, cache, keep="best", resume=args.resume)
+    best = train_model(args, train_clips + read_speech, val_clips, out, cache, keep="best", resume=args.resume)
     if val_clips:
         calibrate(best, val_clips)
     _log(f"best model in {best}")
@@ -296,7 +318,7 @@ def train_model(args: argparse.Namespace, train_clips: list[LabelledClip], val_c
 
     items = [TrainingClip(clip, labels.index(clip.label), voiced_fractions(clip.samples)) for clip in train_clips]
     targets = np.array([item.target for item in items])
-    weights = sampling_weights(train_clips, targets, args.balance)
+    weights = sampling_weights(train_clips, targets, args.balance, args.neutral_share)
     rng = np.random.default_rng(args.seed)
     start_epoch, best_score = 0, -1.0
     if resume:

@@ -95,3 +95,31 @@ class WindowMeanHead(nn.Module):
 def load_window_mean_head(folder: Path, device: torch.device, what: str) -> WindowMeanHead | None:
     """The head saved in ``folder`` (a subfolder of a model's folder), or None when there is none."""
     return WindowMeanHead.from_pretrained(folder, device, what) if Path(folder).is_dir() else None
+
+
+def plain_head_from_checkpoint(model, temperature: float) -> WindowMeanHead:
+    """A ``WhisperForAudioClassification``'s own head as a plain head with the same outputs.
+
+    The checkpoint's head reads one hidden state (a one-hot weighted layer sum, or the last
+    state): ``classifier(mean_t(projector(h_t)))`` is linear in ``mean_t(h_t)``, so the
+    projector and the classifier fold into one layer. Why: a head retrained on the frozen
+    encoder then ships as a few kilobytes in ``plain/`` instead of a new copy of the
+    encoder's weights."""
+    config = model.config
+    if getattr(config, "use_weighted_layer_sum", False):
+        weights = torch.softmax(model.layer_weights.detach().float(), dim=-1)
+        if int((weights > 0).sum()) != 1:
+            raise ValueError("the checkpoint's head mixes several layers; only a one-layer head folds into a plain head")
+        layer = int(weights.argmax())
+    else:
+        layer = int(config.encoder_layers)
+    projector, classifier = model.projector, model.classifier
+    with torch.no_grad():
+        weight = classifier.weight.float() @ projector.weight.float()
+        bias = classifier.weight.float() @ projector.bias.float() + classifier.bias.float()
+    head = WindowMeanHead(WindowMeanHeadConfig(d_model=weight.shape[1], num_labels=weight.shape[0], layers=(layer,),
+                                               temperature=round(float(temperature), 4)))
+    with torch.no_grad():
+        head.classifier.weight.copy_(weight)
+        head.classifier.bias.copy_(bias)
+    return head
