@@ -7,9 +7,9 @@ order. A Whisper emotion model folder may carry two of them beside its checkpoin
 
 - ``plain/``: read windows as they are. When present, it replaces the checkpoint's own
   head (``projector`` and ``classifier`` over one weighted sum of layers), which cannot
-  weigh each layer's states separately. (Layers 2-4 side by side read emotion better out
-  of fold, but not on the test speakers, so the bundled model has no ``plain/``: see its
-  model card.)
+  weigh each layer's states separately. The bundled model's ``plain/`` is its checkpoint
+  recipe retrained with calm read speech as neutral, folded into one layer
+  (:func:`plain_head_from_checkpoint`); see its model card.
 - ``actor/``: read windows relative to an actor's reference (``emotrack.ml.emotion.actor``).
 
 Both read the encoder pass that the clip needs anyway, so they cost nothing extra per clip.
