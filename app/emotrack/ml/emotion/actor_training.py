@@ -42,7 +42,9 @@ from emotrack.core.emotions import canonical_labels
 from emotrack.errors import ParameterError
 from emotrack.ml.emotion.actor import ACTOR_FOLDER, speech_window_means
 from emotrack.ml.emotion.cross_validation import speaker_folds
-from emotrack.ml.emotion.data import LabelledClip, read_labelled_clips, read_speech_clips
+from emotrack.ml.emotion.data import (
+    LabelledClip, add_read_speech_arguments, read_labelled_clips, read_speech_clips,
+)
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
 from emotrack.ml.emotion.whisper_training import TEST_SPEAKERS
 from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, WindowMeanHeadConfig
@@ -65,12 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plain", action="store_true",
                         help="train the plain head instead (windows as they are, no actor reference): it goes "
                              "to the model folder's plain/ and replaces the checkpoint's own head")
-    parser.add_argument("--neutral-speech", type=Path, default=None, metavar="DIR",
-                        help="--plain: calm read speech (e.g. LibriSpeech) whose training half of readers "
-                             "(data.read_speech_part) joins the neutral class, so unseen readers are not heard "
-                             "as sad or disgusted")
-    parser.add_argument("--neutral-share", type=float, default=0.25,
-                        help="weight of all the read speech, as a share of the acted neutral class (default 0.25)")
+    add_read_speech_arguments(parser, "--plain: ")
     parser.add_argument("--prior-lines", type=float, default=3.0,
                         help="blend a reference of n lines with the training speakers' mean reference as if "
                              "that were this many more lines (0: off; the actor head only)")

@@ -54,6 +54,16 @@ def read_labelled_clips(data_dir: str | Path, speakers: set[str] | None = None) 
 READ_SPEECH_CORPUS = "read speech"
 
 
+def add_read_speech_arguments(parser, applies_to: str = "") -> None:
+    """``--neutral-speech DIR`` and ``--neutral-share`` of the emotion trainers."""
+    parser.add_argument("--neutral-speech", type=Path, default=None, metavar="DIR",
+                        help=f"{applies_to}calm read speech (e.g. LibriSpeech): the training half of its readers "
+                             "(data.read_speech_part) joins the neutral class, never held out, so unseen "
+                             "narrators are not heard as sad")
+    parser.add_argument("--neutral-share", type=float, default=0.25,
+                        help="weight of the read speech, as a share of the acted neutral clips' (default 0.25)")
+
+
 def read_speech_part(reader: str) -> str:
     """``"train"`` or ``"held_out"``: a fixed half of the readers (by a hash of their name)
     teaches the plain head what calm read speech sounds like, and the other half checks,

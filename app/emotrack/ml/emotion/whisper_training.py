@@ -37,7 +37,8 @@ from emotrack.errors import ModelError, ParameterError
 from emotrack.ml.checkpoint import save_training_state
 from emotrack.ml.emotion.calibrate import calibrate
 from emotrack.ml.emotion.data import (
-    READ_SPEECH_CORPUS, SAMPLE_RATE, LabelledClip, read_labelled_clips, read_mono, read_speech_clips, voiced_bounds,
+    READ_SPEECH_CORPUS, SAMPLE_RATE, LabelledClip, add_read_speech_arguments, read_labelled_clips, read_mono,
+    read_speech_clips, voiced_bounds,
 )
 from emotrack.ml.emotion.encoding_cache import encode_corpus, load_encoding
 from emotrack.ml.emotion.modeling import DEFAULT_HOP, DEFAULT_WINDOW, EmotionModel
@@ -93,12 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cross-validate over the non-test speakers in K speaker folds (each fold's model "
                              "keeps its last epoch), fit the temperature on the out-of-fold clips, then train "
                              "the final model on all of them; --val-speakers is then ignored")
-    parser.add_argument("--neutral-speech", type=Path, default=None, metavar="DIR",
-                        help="calm read speech (e.g. LibriSpeech): the training half of its readers "
-                             "(data.read_speech_part) joins the neutral class in every model's training, "
-                             "never a held-out fold, so unseen narrators are not heard as sad")
-    parser.add_argument("--neutral-share", type=float, default=0.25,
-                        help="how often read speech is drawn, as a share of the acted neutral clips' draws")
+    add_read_speech_arguments(parser)
     parser.add_argument("--test-speakers", nargs="*", default=list(TEST_SPEAKERS),
                         help="speakers never read (the benchmark's)")
     parser.add_argument("--val-speakers", nargs="*", default=list(VALIDATION_SPEAKERS))
