@@ -266,8 +266,11 @@ def run(args: argparse.Namespace) -> int:
     references = speaker_references(clips, features)
     if args.plain:
         references = {speaker: 0.0 for speaker in references}
-    read_speech, neutral = np.zeros((0, features[0][0].shape[1])), checkpoint_labels.index("neutral")
+    read_speech, neutral = np.zeros((0, features[0][0].shape[1])), -1  # no read speech: no rows added
     if args.neutral_speech is not None:
+        if "neutral" not in checkpoint_labels:
+            raise ParameterError("--neutral-speech teaches the neutral class, and this model has none")
+        neutral = checkpoint_labels.index("neutral")
         readers = read_speech_clips(args.neutral_speech, "train")
         rows = clip_features(model, readers, args.copies, layers, args.seed, babble, args.out / NEUTRAL_FEATURES_FILE)
         read_speech = np.concatenate([f for row in rows for f in row if len(f)])

@@ -20,6 +20,16 @@ from emotrack.ml.device import autocast
 from emotrack.ml.whisper.encoder import ClipEncoding, WhisperClipEncoder
 
 
+def weighed_states(model: WhisperForAudioClassification) -> tuple[int, ...]:
+    """The hidden states (0 = the input embedding) a checkpoint's own head gives any weight:
+    those of its weighted layer sum whose softmax weight is not 0, or the last one."""
+    config = model.config
+    if not getattr(config, "use_weighted_layer_sum", False):
+        return (int(config.encoder_layers),)
+    weights = torch.softmax(model.layer_weights.detach().float(), dim=-1)
+    return tuple(int(i) for i in torch.nonzero(weights).flatten())
+
+
 class WhisperWindowScorer:
     """Logits of analysis windows for a loaded ``WhisperForAudioClassification``."""
 
@@ -39,13 +49,9 @@ class WhisperWindowScorer:
             return self.clip_encoder.encode(samples, first_sample, end_sample, n_layers)
 
     def layers_read(self) -> int:
-        """How many encoder layers the checkpoint's own head reads: up to the deepest layer
-        the weighted layer sum gives any weight, or all of them (the last hidden state)."""
-        config = self.model.config
-        if not config.use_weighted_layer_sum:
-            return config.encoder_layers
-        weights = torch.softmax(self.model.layer_weights.detach().float(), dim=-1)
-        return int(torch.nonzero(weights).max())
+        """How many encoder layers the checkpoint's own head reads: up to the deepest hidden
+        state it gives any weight."""
+        return max(weighed_states(self.model))
 
     def frame_features(self, encoding: ClipEncoding) -> torch.Tensor:
         """``projector(h_t)`` for every frame: ``[frames, classifier_proj_size]`` (the head
@@ -54,7 +60,7 @@ class WhisperWindowScorer:
         states = encoding.hidden_states.float()
         if config.use_weighted_layer_sum:
             weights = torch.softmax(self.model.layer_weights.float(), dim=-1)
-            if len(states) < len(weights) and weights[len(states):].any():
+            if self.layers_read() >= len(states):
                 raise ValueError(f"the head reads {self.layers_read()} encoder layers; this encoding has "
                                  f"{len(states) - 1}")
             hidden = torch.einsum("l,ltd->td", weights[:len(states)], states)

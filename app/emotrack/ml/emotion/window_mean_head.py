@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
+from emotrack.ml.emotion.whisper_pooling import weighed_states
 
 PLAIN_FOLDER = "plain"  # the plain head's subfolder in an emotion model's folder
 
@@ -105,19 +106,14 @@ def plain_head_from_checkpoint(model, temperature: float) -> WindowMeanHead:
     projector and the classifier fold into one layer. Why: a head retrained on the frozen
     encoder then ships as a few kilobytes in ``plain/`` instead of a new copy of the
     encoder's weights."""
-    config = model.config
-    if getattr(config, "use_weighted_layer_sum", False):
-        weights = torch.softmax(model.layer_weights.detach().float(), dim=-1)
-        if int((weights > 0).sum()) != 1:
-            raise ValueError("the checkpoint's head mixes several layers; only a one-layer head folds into a plain head")
-        layer = int(weights.argmax())
-    else:
-        layer = int(config.encoder_layers)
+    layers = weighed_states(model)
+    if len(layers) != 1:
+        raise ValueError("the checkpoint's head mixes several layers; only a one-layer head folds into a plain head")
     projector, classifier = model.projector, model.classifier
     with torch.no_grad():
         weight = classifier.weight.float() @ projector.weight.float()
         bias = classifier.weight.float() @ projector.bias.float() + classifier.bias.float()
-    head = WindowMeanHead(WindowMeanHeadConfig(d_model=weight.shape[1], num_labels=weight.shape[0], layers=(layer,),
+    head = WindowMeanHead(WindowMeanHeadConfig(d_model=weight.shape[1], num_labels=weight.shape[0], layers=layers,
                                                temperature=round(float(temperature), 4)))
     with torch.no_grad():
         head.classifier.weight.copy_(weight)
