@@ -73,11 +73,14 @@ def main() -> int:
         model = EmotionModel.from_pretrained(name, device=device)
         audio = synthetic_speech(args.seconds, model.sample_rate)
         n_params = sum(p.numel() for p in model.model.parameters())
+        # A Whisper model runs only the encoder layers its heads read (the fast one: 2 of 6).
+        size = (f"encoder layers 1-{model.encoder_layers()} of {len(model.whisper.model.encoder.layers)}"
+                if model.whisper is not None else f"{n_params / 1e6:.2f} M parameters")
         factor = measure(model, audio, args.window, args.hop, args.batch_size, args.repeats)
         where = f"cpu, {args.threads} threads" if device == "cpu" else torch.cuda.get_device_name()
         print(f"{name} on {where}: {factor:.0f}x real time ({args.seconds:.0f} s audio, "
               f"window {args.window / model.sample_rate:.2f} s, hop {args.hop / model.sample_rate:.2f} s, "
-              f"batch {args.batch_size}, {n_params / 1e6:.2f} M parameters)")
+              f"batch {args.batch_size}, {size})")
     return 0
 
 

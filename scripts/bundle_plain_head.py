@@ -1,6 +1,7 @@
 """Ship a retrained checkpoint head as the bundled model's plain head (``plain/``).
 
     PYTHONPATH=app python scripts/bundle_plain_head.py runs/emotion-read/best resources/models/emotion
+    PYTHONPATH=app python scripts/bundle_plain_head.py runs/emotion-l2/best resources/models/emotion/fast
 
 The head of ``emotrack train emotion --train-layers 0`` reads one layer of the frozen
 encoder, so it folds into a linear plain head (``window_mean_head.plain_head_from_checkpoint``)
@@ -27,10 +28,13 @@ from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, plain_head_from_c
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="a trained Whisper emotion checkpoint folder")
-    parser.add_argument("target", type=Path, help="the model folder that gets plain/")
+    parser.add_argument("target", type=Path, help="the model folder that gets plain/, or a heads folder inside one")
     args = parser.parse_args()
     source = EmotionModel.from_pretrained(args.source, device="cpu")
-    target = EmotionModel.from_pretrained(args.target, device="cpu")
+    # TARGET is a model folder, or a heads folder inside one (the bundled fast model's):
+    # either way the head must read the encoder of the checkpoint it will sit beside.
+    checkpoint = args.target if (args.target / "config.json").is_file() else args.target.parent
+    target = EmotionModel.from_pretrained(checkpoint, device="cpu")
     source_encoder = source.whisper.model.encoder.state_dict()
     for name, tensor in target.whisper.model.encoder.state_dict().items():
         if not torch.equal(tensor.half(), source_encoder[name].half()):

@@ -77,9 +77,9 @@ def output_labels(model_labels: Sequence[str]) -> tuple[str, ...]:
 def checkpoint_labels(model_dir: str | Path | None) -> tuple[str, ...]:
     """Project labels of a checkpoint folder, read from its config.json without loading
     torch, so a project can be created with the right curves before the model loads."""
-    from .resources import emotion_model_dir
+    from .resources import checkpoint_dir, emotion_model_dir
 
-    config_path = emotion_model_dir(model_dir) / "config.json"
+    config_path = checkpoint_dir(emotion_model_dir(model_dir)) / "config.json"
     try:
         id2label = json.loads(config_path.read_text(encoding="utf-8"))["id2label"]
         names = canonical_labels(id2label[key] for key in sorted(id2label, key=int))

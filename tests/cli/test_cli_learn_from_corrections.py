@@ -230,6 +230,39 @@ def test_a_reference_the_model_cannot_read_is_named_with_its_project(tmp_path, t
     assert code == 2 and "take.emotrack: the actor reference was made for 'another-encoder'" in stderr
 
 
+def test_a_heads_folder_learns_into_a_whole_model_with_its_own_heads(tmp_path, tiny_plain_head_dir, capsys):
+    """As the bundled fast model (``emotion/fast``) would: the new folder holds the
+    checkpoint, the heads folder's heads (the plain one learned) and the voice space that
+    the heads folder borrowed from its checkpoint."""
+    import shutil
+
+    from emotrack.core.actor_reference import ACTOR_FOLDER
+    from emotrack.core.voice_groups import VOICE_SPACE_FILE, VoiceSpace
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, WindowMeanHeadConfig
+
+    checkpoint = tmp_path / "model"
+    shutil.copytree(tiny_plain_head_dir, checkpoint)
+    rng = np.random.default_rng(0)
+    VoiceSpace(layers=(1,), mean=np.zeros(16), scale=np.ones(16), projection=rng.standard_normal((16, 3)),
+               centre=np.zeros(3), threshold=2.0).save(checkpoint / ACTOR_FOLDER)
+    heads = checkpoint / "fast"
+    torch.manual_seed(3)
+    WindowMeanHead(WindowMeanHeadConfig(d_model=16, num_labels=6, layers=(1,), temperature=0.9)).save_pretrained(
+        heads / PLAIN_FOLDER)
+    shutil.copytree(checkpoint / ACTOR_FOLDER, heads / ACTOR_FOLDER, ignore=shutil.ignore_patterns(VOICE_SPACE_FILE))
+    project, emotion = corrected_project(tmp_path / "p1", heads, seconds=5.0, locked=4)
+    out = tmp_path / "learned"
+    code, _, stderr = learn(capsys, "--from-projects", project, "--model", heads, "--out", out, *FAST)
+    assert code == 0, stderr
+    assert (out / "config.json").is_file() and (out / ACTOR_FOLDER / VOICE_SPACE_FILE).is_file()
+    learned = EmotionModel.from_pretrained(out, device="cpu")
+    assert learned.plain_head.config.layers == (1,) and learned.temperature == pytest.approx(0.9)
+    assert learned.voice_space is not None
+    assert (out / PLAIN_FOLDER / "model.safetensors").read_bytes() != \
+        (heads / PLAIN_FOLDER / "model.safetensors").read_bytes()
+    assert corrected_window_share(out, project, emotion) > corrected_window_share(heads, project, emotion)
+
+
 def test_wav2vec2_model_learns_from_two_projects(tmp_path, tiny_emotion_model_dir, capsys):
     first, emotion = corrected_project(tmp_path / "p1", tiny_emotion_model_dir, seconds=5.0, locked=4)
     second, _ = corrected_project(tmp_path / "p2", tiny_emotion_model_dir, seconds=4.0, seed=1, locked=3)

@@ -95,6 +95,22 @@ def test_fingerprint_follows_audio_model_and_settings(tmp_path):
     assert model_identity(str(model), model) != identity
 
 
+def test_model_identity_follows_the_heads_and_a_heads_folder_its_checkpoint(tmp_path):
+    model = tmp_path / "model"
+    touch(model / "config.json", b"{}")
+    touch(model / "model.safetensors", b"weights")
+    touch(model / "plain" / "model.safetensors", b"head")
+    fast = model / "fast"  # another reading of the same checkpoint, as the bundled fast model
+    touch(fast / "plain" / "model.safetensors", b"fast head")
+    identity, fast_identity = model_identity("m", model), model_identity("m", fast)
+    assert identity != fast_identity
+    touch(model / "plain" / "model.safetensors", b"retrained head")
+    assert model_identity("m", model) != identity
+    assert model_identity("m", fast) == fast_identity
+    touch(model / "model.safetensors", b"retrained")
+    assert model_identity("m", fast) != fast_identity
+
+
 def test_ledger_ignores_a_torn_last_line_and_appends_after_it(tmp_path):
     path = tmp_path / "ledger.jsonl"
     path.write_text(json.dumps({"name": "a", "status": "ok", "fingerprint": "f"}) + '\n{"name": "b", "sta')

@@ -7,13 +7,11 @@ data, no downloads.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2FeatureExtractor, Wav2Vec2ForSequenceClassification
 
@@ -207,8 +205,12 @@ def test_bundled_model_loads_and_classifies(name):
     assert model.labels == list(EMOTIONS)
     # Stored as fp16 to keep the repository small; inference runs in fp32 on the CPU.
     assert all(p.dtype == torch.float32 for p in model.model.parameters())
-    if name == "accurate":  # the default: Whisper encoder, calibrated probabilities
-        assert model.whisper is not None and model.temperature != 1.0
+    # Both read the Whisper base encoder, with calibrated probabilities: the accurate
+    # model (the default) its layers 1-4, the fast one its first two.
+    assert model.whisper is not None and model.temperature != 1.0
+    assert model.encoder_layers() == {"accurate": 4, "fast": 2}[name]
+    assert model.actor_head is not None and model.voice_space is not None
+    if name == "accurate":
         assert EmotionModel.from_pretrained(device="cpu").whisper is not None
     probabilities = model.classify(noise(2.0))
     assert probabilities.shape == (len(EMOTIONS),)

@@ -136,8 +136,8 @@ def own_references(lines: list[BatchLine], output: Path, model_name: str | None,
 def _head_id(model_name: str | None) -> str:
     head_id = actor_head_id(model_name)
     if head_id is None:
-        raise ParameterError("--actors auto needs an emotion model with an actor head (the bundled accurate "
-                             "model has one; this one's actor/config.json is missing or unreadable)")
+        raise ParameterError("--actors auto needs an emotion model with an actor head (both bundled models "
+                             "have one; this one's actor/config.json is missing or unreadable)")
     return head_id
 
 

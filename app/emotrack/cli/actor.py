@@ -1,8 +1,8 @@
 """``emotrack actor-reference LINE... -o ACTOR.json``: an actor's reference for the emotion model.
 
-The accurate emotion model reads each window relative to the actor's own voice when it
-has a reference made from many of that actor's lines (``emotrack.ml.emotion.actor``);
-``classify`` and ``analyze`` take it with ``--actor ACTOR.json``. The lines need no
+The bundled emotion models read each window relative to the actor's own voice when they
+have a reference made from many of that actor's lines (``emotrack.ml.emotion.actor``), with
+the same model (``--model``); ``classify`` and ``analyze`` take it with ``--actor ACTOR.json``. The lines need no
 labels, but they should span the actor's range: a session of one mood makes that mood
 the actor's "normal".
 """

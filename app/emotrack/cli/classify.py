@@ -5,7 +5,7 @@ Pipelines and benchmarks rely on exactly this shape:
 be read gets ``{"path": ..., "error": ...}`` and the exit code becomes 2, so one bad
 file does not stop a batch.
 
-Given several files, the accurate model groups them by voice and reads each line relative
+Given several files, a bundled model groups them by voice and reads each line relative
 to its own voice's lines (``emotrack.ml.emotion.voices``); each record then also says
 ``"voice": N`` (1, 2, ... in the order the voices first appear). ``--each-alone`` reads
 every line on its own instead, so that a line's result never depends on the others in

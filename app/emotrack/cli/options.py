@@ -56,8 +56,8 @@ def readable_audio(args: argparse.Namespace, failed: dict[str, str], note: str =
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model")
     group.add_argument("--model", metavar="NAME|DIR",
-                       help="'accurate' (bundled, Whisper base encoder; the default), 'fast' (bundled "
-                            "wav2vec2, ~2x faster, less accurate) or a local Hugging Face "
+                       help="'accurate' (bundled, Whisper base encoder; the default), 'fast' (bundled, the "
+                            "same encoder's first two layers: ~2x faster, less accurate) or a local Hugging Face "
                             "audio-classification checkpoint folder (Whisper, wav2vec2, HuBERT, WavLM)")
     group.add_argument("--device", default="auto",
                        help="auto (CUDA if present, else CPU), cpu, cuda or cuda:N")
@@ -70,8 +70,8 @@ def add_actor_option(parser: argparse.ArgumentParser, folder: bool = True) -> No
     """``--actor``; with ``folder``, also ``--actor folder``."""
     parser.add_argument(
         "--actor", metavar="ACTOR.json" + ("|folder" if folder else ""),
-        help="read the voice relative to this actor (a reference from 'emotrack actor-reference'; accurate model "
-             "only)" + ("; 'folder': relative to the lines in the file's folder that share its voice, as the "
+        help="read the voice relative to this actor (a reference from 'emotrack actor-reference' with the "
+             "same model)" + ("; 'folder': relative to the lines in the file's folder that share its voice, as the "
                         "app's Make from This Voice's Lines in the Folder" if folder else ""))
 
 

@@ -19,7 +19,8 @@ TRAINERS = {
     "voice-space": ("emotrack.ml.emotion.voice_space_training",
                     "the voice space beside the actor head (groups a batch of lines by voice, so that "
                     "'classify' reads each line against its own voice's lines)"),
-    "emotion-fast": ("emotrack.ml.emotion.training", "the fast emotion classifier (small wav2vec2, from scratch)"),
+    "emotion-fast": ("emotrack.ml.emotion.training",
+                     "a small wav2vec2 classifier from scratch (the bundled fast model until 2026-12-03)"),
     "quality": ("emotrack.ml.quality.training", "the VQScore speech-quality estimator"),
     "quality-mos": ("emotrack.ml.quality.mos_training",
                     "the supervised quality estimator (PESQ-wb and STOI without a reference)"),

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError, ProjectError
+from ..resources import ACTOR_FOLDER
 from .atomic import write_json_atomic
 
 FORMAT = "emotrack-actor-reference"
-ACTOR_FOLDER = "actor"  # the actor head's subfolder in an emotion model's folder
 VERSION = 2  # 2: several encoder layers ("layers"); version 1 held one ("layer")
 MIN_LINES = 12  # fewer lines than this: the head blends the reference with its prior, and gains less
 # More of the lines than this heard as one emotion (by the plain head): a one-sided session.

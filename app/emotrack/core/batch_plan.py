@@ -29,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError
+from ..resources import ACTOR_FOLDER, PLAIN_FOLDER, checkpoint_dir
 from .emotions import EMOTIONS
 from .file_digest import file_sha256
+from .voice_groups import VOICE_SPACE_FILE, voice_space_folder
 
 # What io.audio decodes (soundfile, then PyAV); a folder scan takes these and nothing else.
 AUDIO_SUFFIXES = frozenset({
@@ -231,14 +233,24 @@ def _path_hash(path: Path) -> str:
 
 
 def model_identity(name: str | None, folder: Path) -> str:
-    """``NAME:HASH``: the model as given (bundled name or folder) and a hash of the
-    folder's files, so retrained weights in the same folder count as a new model."""
+    """``NAME:HASH``: the model as given (bundled name or folder) and a hash of the files
+    it reads (its checkpoint's, its heads', its voice space), so retrained weights or heads
+    in the same folder count as a new model."""
     if not folder.is_dir():
         raise ParameterError(f"emotion model folder not found: {folder}")
+    checkpoint = checkpoint_dir(folder)
+    files = {p for p in checkpoint.iterdir() if p.is_file()}
+    for heads in (folder / PLAIN_FOLDER, folder / ACTOR_FOLDER):
+        if heads.is_dir():
+            files.update(p for p in heads.iterdir() if p.is_file())
+    voice_space = voice_space_folder(folder) / VOICE_SPACE_FILE
+    if voice_space.is_file():
+        files.add(voice_space)
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")):
-        if path.suffix in (".json", ".safetensors", ".bin", ".txt", ".model"):
-            digest.update(path.name.encode() + b"\0" + file_sha256(path).encode())
+    for path in sorted(files):
+        if path.suffix in (".json", ".safetensors", ".bin", ".txt", ".model") and not path.name.startswith("."):
+            name_in_model = path.relative_to(checkpoint).as_posix()
+            digest.update(name_in_model.encode() + b"\0" + file_sha256(path).encode())
     return f"{name or 'accurate'}:{digest.hexdigest()[:16]}"
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelError, ParameterError
+from ..resources import ACTOR_FOLDER, checkpoint_dir
 from .actor_reference import ActorReference, ReferenceAccumulator
 
 VOICE_SPACE_FILE = "voice-space.safetensors"  # in the actor head's folder
@@ -99,6 +100,16 @@ class VoiceSpace:
                        **tensors)
         except (OSError, KeyError, ValueError, TypeError, SafetensorError) as error:
             raise ModelError(f"damaged voice space {path}: {error}") from error
+
+
+def voice_space_folder(model_dir: str | Path) -> Path:
+    """The folder holding the voice space of emotion model folder ``model_dir``: its actor
+    head's, or for a heads folder without a voice space of its own (the bundled fast
+    model), its checkpoint's. A voice space reads the encoder alone, which they share."""
+    own = Path(model_dir) / ACTOR_FOLDER
+    if (own / VOICE_SPACE_FILE).is_file():
+        return own
+    return checkpoint_dir(model_dir) / ACTOR_FOLDER
 
 
 def group_voices(embeddings: np.ndarray, threshold: float) -> np.ndarray:

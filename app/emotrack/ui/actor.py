@@ -294,10 +294,11 @@ class ActorController(JobController):
 
 def voice_lines_supported(model_dir: str | None) -> bool:
     """Whether the emotion model can group lines by voice (it ships a voice space), without loading it."""
-    from emotrack.core.voice_groups import VOICE_SPACE_FILE
+    from emotrack.core.voice_groups import VOICE_SPACE_FILE, voice_space_folder
     from emotrack.resources import emotion_model_dir
 
-    return (emotion_model_dir(model_dir) / ACTOR_FOLDER / VOICE_SPACE_FILE).is_file()
+    folder = emotion_model_dir(model_dir)
+    return (folder / ACTOR_FOLDER).is_dir() and (voice_space_folder(folder) / VOICE_SPACE_FILE).is_file()
 
 
 def label(reference: ActorReference) -> str:

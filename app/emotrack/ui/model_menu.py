@@ -18,8 +18,8 @@ from emotrack.resources import BUNDLED_EMOTION_MODELS, DEFAULT_EMOTION_MODEL
 _BUNDLED_TEXT = {
     "accurate": ("&Accurate (Whisper base encoder)",
                  "Fine-tuned Whisper base encoder: the most accurate on voices it never heard"),
-    "fast": ("&Fast (small wav2vec2)",
-             "A small network trained from scratch: about twice as fast, much less accurate"),
+    "fast": ("&Fast (Whisper base, first two layers)",
+             "The same encoder read at its second layer: about twice as fast, less accurate"),
 }
 
 

@@ -102,7 +102,7 @@ class LineReading:
 def check_actor_model(model) -> None:
     if model.whisper is None or model.actor_head is None:
         raise ModelError("this emotion model has no actor head (its folder has no 'actor' subfolder): actor "
-                         "references need the bundled accurate model or one trained with "
+                         "references need a bundled model or one trained with "
                          "'emotrack train emotion-actor'")
 
 

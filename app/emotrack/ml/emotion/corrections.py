@@ -51,13 +51,14 @@ from emotrack.core.actor_reference import ACTOR_FOLDER
 from emotrack.core.corrections import REPORT_FILE, CorrectedKey, correction_targets, split_held_out
 from emotrack.core.document import Project
 from emotrack.core.project_file import load_project
+from emotrack.core.voice_groups import VOICE_SPACE_FILE, voice_space_folder
 from emotrack.errors import AudioError, EmotrackError, ModelError, ParameterError, ProjectError
 from emotrack.json_lines import json_line
 from emotrack.ml.device import autocast
 from emotrack.ml.emotion.actor import reference_vector
 from emotrack.ml.emotion.modeling import EmotionModel, cut_windows, normalise_windows
 from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER
-from emotrack.resources import emotion_model_dir
+from emotrack.resources import checkpoint_dir, emotion_model_dir
 
 # stage, done, total: "features" per project, "training" per epoch.
 Progress = Callable[[str, int, int], None]
@@ -513,9 +514,10 @@ def _save(model: EmotionModel, base_path: Path, out: Path, report: CorrectionsRe
     a full disk never leaves a half-written model where the app would look."""
     partial = out.parent / f".{out.name}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
+    checkpoint = checkpoint_dir(base_path)  # base_path itself, unless it is a heads folder
     try:
         network = model.model
-        half = _stored_dtype(base_path) == torch.float16
+        half = _stored_dtype(checkpoint) == torch.float16
         if half:
             # Bundled weights are fp16: keep the folder as small (the frozen encoder
             # round-trips exactly; only the head is rounded).
@@ -527,16 +529,19 @@ def _save(model: EmotionModel, base_path: Path, out: Path, report: CorrectionsRe
             # With its voice space; it reads the frozen encoder, which learning left as it
             # was, so actor references made for the base model still fit.
             shutil.copytree(base_path / ACTOR_FOLDER, partial / ACTOR_FOLDER)
+            voice_space = voice_space_folder(base_path) / VOICE_SPACE_FILE
+            if voice_space.is_file() and not (partial / ACTOR_FOLDER / VOICE_SPACE_FILE).is_file():
+                shutil.copy2(voice_space, partial / ACTOR_FOLDER / VOICE_SPACE_FILE)
             if "actor" in report.heads:
                 model.actor_head.save_pretrained(partial / ACTOR_FOLDER, half=half)
         for name in ("preprocessor_config.json",):
-            if (base_path / name).is_file():
-                shutil.copy2(base_path / name, partial / name)
+            if (checkpoint / name).is_file():
+                shutil.copy2(checkpoint / name, partial / name)
         if model.whisper is not None and not (partial / "preprocessor_config.json").is_file():
             from transformers import WhisperFeatureExtractor
 
             WhisperFeatureExtractor(feature_size=network.config.num_mel_bins).save_pretrained(partial)
-        _keep_temperature(base_path, partial)
+        _keep_temperature(checkpoint, partial)
         (partial / REPORT_FILE).write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
         if out.is_dir():
             out.rmdir()  # empty (checked before training)
@@ -547,9 +552,9 @@ def _save(model: EmotionModel, base_path: Path, out: Path, report: CorrectionsRe
         raise
 
 
-def _keep_temperature(base_path: Path, folder: Path) -> None:
+def _keep_temperature(checkpoint: Path, folder: Path) -> None:
     """The base model's calibrated temperature (or its absence) in the new config."""
-    base = json.loads((base_path / "config.json").read_text(encoding="utf-8"))
+    base = json.loads((checkpoint / "config.json").read_text(encoding="utf-8"))
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config.pop("emotrack_temperature", None)
@@ -558,9 +563,9 @@ def _keep_temperature(base_path: Path, folder: Path) -> None:
     config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
-def _stored_dtype(base_path: Path) -> torch.dtype:
+def _stored_dtype(checkpoint: Path) -> torch.dtype:
     """The float type of the base model's weight file (float32 when it cannot tell)."""
-    weights = base_path / "model.safetensors"
+    weights = checkpoint / "model.safetensors"
     if not weights.is_file():
         return torch.float32
     from safetensors import safe_open

@@ -24,18 +24,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from emotrack.core.actor_reference import ACTOR_FOLDER, ActorReference
+from emotrack.core.actor_reference import ActorReference
 from emotrack.core.analysis import WindowProbabilities
 from emotrack.core.emotions import EMOTIONS, canonical_labels
 from emotrack.core.vad import detect_voice
-from emotrack.core.voice_groups import VoiceSpace
+from emotrack.core.voice_groups import VoiceSpace, voice_space_folder
 from emotrack.core.windowing import window_starts
 from emotrack.errors import ModelError, ParameterError, first_line
 from emotrack.ml.device import autocast, resolve_device
 from emotrack.ml.emotion.actor import load_actor_head, reference_vector
 from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, load_window_mean_head
 from emotrack.ml.emotion.whisper_pooling import WhisperWindowScorer
-from emotrack.resources import emotion_model_dir
+from emotrack.resources import checkpoint_dir, emotion_model_dir
 
 # The app's analysis window: 0.9 s at 16 kHz, hop 0.45 s (windows overlap 2x).
 DEFAULT_WINDOW = 14400
@@ -128,9 +128,11 @@ class EmotionModel:
 
         transformers_logging.disable_progress_bar()  # callers report their own progress
 
-        path = emotion_model_dir(directory)
-        if not path.is_dir():
-            raise ModelError(f"emotion model folder not found: {path}")
+        heads = emotion_model_dir(directory)
+        if not heads.is_dir():
+            raise ModelError(f"emotion model folder not found: {heads}")
+        # A heads folder (the bundled fast model) reads the checkpoint of the folder it lies in.
+        path = checkpoint_dir(heads)
         if not (path / "config.json").is_file():
             raise ModelError(f"emotion model folder has no config.json: {path}")
         if not any((path / name).is_file() for name in _WEIGHT_FILES):
@@ -166,13 +168,13 @@ class EmotionModel:
         except ValueError as exc:
             raise ModelError(f"emotion model in {path}: {exc}") from exc
         if loaded.whisper is not None:
-            loaded.plain_head = load_window_mean_head(path / PLAIN_FOLDER, torch_device, "plain emotion head")
+            loaded.plain_head = load_window_mean_head(heads / PLAIN_FOLDER, torch_device, "plain emotion head")
             if loaded.plain_head is not None:
                 loaded.temperature = loaded.plain_head.config.temperature
-            loaded.actor_head = load_actor_head(path, torch_device)
+            loaded.actor_head = load_actor_head(heads, torch_device)
             if loaded.actor_head is not None:
                 loaded.actor_temperature = loaded.actor_head.config.temperature
-                loaded.voice_space = VoiceSpace.load(path / ACTOR_FOLDER)
+                loaded.voice_space = VoiceSpace.load(voice_space_folder(heads))
         return loaded
 
     def encoder_layers(self) -> int:
@@ -203,7 +205,7 @@ class EmotionModel:
             return
         if self.actor_head is None:
             raise ParameterError("this emotion model has no actor head, so it cannot use an actor reference "
-                                 "(the bundled accurate model has one)")
+                                 "(both bundled models have one)")
         self._actor_mean = reference_vector(self, reference)
         self.actor = reference
 

@@ -36,7 +36,7 @@ class VoiceReading:
 def check_voice_model(model) -> None:
     if model.whisper is None or model.actor_head is None or model.voice_space is None:
         raise ModelError("reading lines by voice needs an emotion model with an actor head and a voice space "
-                         "(the bundled accurate model has both)")
+                         "(both bundled models have both)")
 
 
 def read_as_one_actor(model, lines: Iterable[tuple[str, np.ndarray]], window: int, hop: int,

@@ -25,8 +25,8 @@ from torch import nn
 
 from emotrack.ml.checkpoint import load_checkpoint, save_checkpoint
 from emotrack.ml.emotion.whisper_pooling import weighed_states
+from emotrack.resources import PLAIN_FOLDER  # noqa: F401 - re-exported: the plain head's subfolder
 
-PLAIN_FOLDER = "plain"  # the plain head's subfolder in an emotion model's folder
 
 
 @dataclass(frozen=True)
