@@ -138,6 +138,33 @@ def tiny_voice_model_dir(tiny_actor_model_dir, tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.fixture()
+def tiny_heads_folder(tiny_voice_model_dir, tmp_path):
+    """``(model, heads)``: a copy of the tiny voice model and its ``fast/`` heads folder, as
+    the bundled fast model is the accurate one's: a plain head on layer 1 of its two, and an
+    actor head on layers 0-1 without a voice space of its own."""
+    import shutil
+
+    import torch
+
+    from emotrack.core.actor_reference import ACTOR_FOLDER
+    from emotrack.ml.emotion.actor_training import reference_id
+    from emotrack.ml.emotion.modeling import EmotionModel
+    from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, WindowMeanHeadConfig
+
+    model_dir = tmp_path / "model"
+    shutil.copytree(tiny_voice_model_dir, model_dir)
+    heads = model_dir / "fast"
+    torch.manual_seed(2)
+    WindowMeanHead(WindowMeanHeadConfig(d_model=16, num_labels=6, layers=(1,), temperature=0.8)).save_pretrained(
+        heads / PLAIN_FOLDER)
+    encoder = EmotionModel.from_pretrained(model_dir, device="cpu")
+    WindowMeanHead(WindowMeanHeadConfig(d_model=32, num_labels=6, layers=(0, 1), temperature=1.0,
+                                        reference_id=reference_id(encoder, (0, 1)))).save_pretrained(
+        heads / ACTOR_FOLDER)
+    return model_dir, heads
+
+
 @pytest.fixture(scope="session")
 def tiny_face_loader(tiny_whisper_model_dir):
     """A ``FaceAnimator`` loader for the app: a random-init face network on the tiny

@@ -13,32 +13,14 @@ import torch
 from emotrack.core.actor_reference import ACTOR_FOLDER
 from emotrack.core.voice_groups import voice_space_folder
 from emotrack.errors import ModelError
-from emotrack.ml.emotion.actor_training import reference_id
 from emotrack.ml.emotion.modeling import EmotionModel
-from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER, WindowMeanHead, WindowMeanHeadConfig
+from emotrack.ml.emotion.window_mean_head import PLAIN_FOLDER
 from emotrack.pipeline import checkpoint_labels
 from emotrack.resources import checkpoint_dir, emotion_model_dir, is_heads_folder
 
 
-@pytest.fixture()
-def model_with_heads_folder(tiny_voice_model_dir, tmp_path):
-    """The tiny voice model with a ``fast/`` heads folder: a plain head on layer 1 of its
-    two, and an actor head on layers 0-1 without a voice space of its own."""
-    model_dir = tmp_path / "model"
-    shutil.copytree(tiny_voice_model_dir, model_dir)
-    heads = model_dir / "fast"
-    torch.manual_seed(2)
-    WindowMeanHead(WindowMeanHeadConfig(d_model=16, num_labels=6, layers=(1,), temperature=0.8)).save_pretrained(
-        heads / PLAIN_FOLDER)
-    encoder = EmotionModel.from_pretrained(model_dir, device="cpu")
-    WindowMeanHead(WindowMeanHeadConfig(d_model=32, num_labels=6, layers=(0, 1), temperature=1.0,
-                                        reference_id=reference_id(encoder, (0, 1)))).save_pretrained(
-        heads / ACTOR_FOLDER)
-    return model_dir, heads
-
-
-def test_a_heads_folder_reads_its_checkpoint_through_its_own_heads(model_with_heads_folder):
-    model_dir, heads = model_with_heads_folder
+def test_a_heads_folder_reads_its_checkpoint_through_its_own_heads(tiny_heads_folder):
+    model_dir, heads = tiny_heads_folder
     assert is_heads_folder(heads) and not is_heads_folder(model_dir)
     assert checkpoint_dir(heads) == model_dir and checkpoint_dir(model_dir) == model_dir
     whole = EmotionModel.from_pretrained(model_dir, device="cpu")
@@ -64,9 +46,21 @@ def test_the_bundled_fast_model_is_a_heads_folder_of_the_accurate_one():
     assert is_heads_folder(fast) and checkpoint_dir(fast) == emotion_model_dir("accurate")
 
 
-def test_a_folder_without_a_plain_head_is_no_heads_folder(model_with_heads_folder):
-    model_dir, heads = model_with_heads_folder
+def test_a_folder_without_a_plain_head_is_no_heads_folder(tiny_heads_folder):
+    model_dir, heads = tiny_heads_folder
     shutil.rmtree(heads / PLAIN_FOLDER)
     assert not is_heads_folder(heads)
     with pytest.raises(ModelError, match="no config.json"):
         EmotionModel.from_pretrained(heads, device="cpu")
+
+
+def test_a_view_through_a_heads_folder_shares_the_encoder_and_reads_as_loading_it(tiny_heads_folder):
+    model_dir, heads = tiny_heads_folder
+    whole = EmotionModel.from_pretrained(model_dir, device="cpu")
+    view = whole.with_heads(heads)
+    loaded = EmotionModel.from_pretrained(heads, device="cpu")
+    assert view.whisper is whole.whisper and whole.plain_head is None  # one encoder and memo
+    assert view.encoder_layers() == 1 and view.voice_space is not None
+    assert view.temperature == pytest.approx(0.8) and whole.temperature == whole.checkpoint_temperature
+    samples = np.random.default_rng(1).normal(0, 0.1, 16000).astype(np.float32)
+    np.testing.assert_allclose(view.classify(samples, 4000, 2000), loaded.classify(samples, 4000, 2000), atol=1e-6)

@@ -180,3 +180,14 @@ def test_face_curves_export_from_the_app(tiny_window, tmp_path):
     rows = list(csv.reader(out.open()))
     assert rows[0][2] == "EyeBlinkLeft"
     assert len(rows) - 1 == int(np.floor(tiny_window.project.duration * 30 + 1e-9)) + 1
+
+
+def test_the_fast_model_and_the_face_share_one_encoder_in_the_app(tiny_heads_folder):
+    """A heads folder (the bundled fast model) loads as a view of its checkpoint's model,
+    which the face preview listens with: one encoder, one memo of encoded chunks."""
+    from emotrack.ui.worker import cached_model
+
+    model_dir, heads = tiny_heads_folder
+    fast, whole = cached_model(str(heads)), cached_model(str(model_dir))
+    assert fast is not whole and fast.whisper is whole.whisper
+    assert fast.plain_head.config.layers == (1,) and whole.plain_head is None

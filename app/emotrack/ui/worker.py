@@ -27,14 +27,20 @@ model_lock = threading.RLock()
 def cached_model(model_dir: str | None):
     from emotrack.pipeline import load_emotion_model  # torch loads here
 
-    from emotrack.resources import emotion_model_dir
+    from emotrack.resources import checkpoint_dir, emotion_model_dir, is_heads_folder
 
     # By folder, so "accurate", None (the default) and the folder's path share one model:
     # the face preview then listens with the very encoder (and encoded chunks) of the analysis.
-    key = str(emotion_model_dir(model_dir))
+    folder = emotion_model_dir(model_dir)
+    key = str(folder)
     with model_lock:
         if key not in _model_cache:
-            _model_cache[key] = load_emotion_model(model_dir)
+            if is_heads_folder(folder):
+                # Another reading of a checkpoint (the fast model): a view of the checkpoint's
+                # model, so that it, the accurate model and the face share one encoder.
+                _model_cache[key] = cached_model(str(checkpoint_dir(folder))).with_heads(folder)
+            else:
+                _model_cache[key] = load_emotion_model(model_dir)
         return _model_cache[key]
 
 

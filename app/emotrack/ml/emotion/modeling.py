@@ -95,9 +95,11 @@ class EmotionModel:
         self.sample_rate = sample_rate
         self.normalize = normalize
         self.device = device if device is not None else next(model.parameters()).device
-        self.temperature = float(getattr(config, "emotrack_temperature", 1.0) or 1.0)
-        if self.temperature <= 0:
-            raise ValueError(f"emotrack_temperature must be positive, got {self.temperature}")
+        # The checkpoint head's own temperature; a plain head brings its own (``temperature``).
+        self.checkpoint_temperature = float(getattr(config, "emotrack_temperature", 1.0) or 1.0)
+        if self.checkpoint_temperature <= 0:
+            raise ValueError(f"emotrack_temperature must be positive, got {self.checkpoint_temperature}")
+        self.temperature = self.checkpoint_temperature
         self.whisper: WhisperWindowScorer | None = None
         # A Whisper model folder's ``plain/`` head replaces the checkpoint's own head when
         # it has one (``window_mean_head.py``); ``temperature`` is then that head's.
@@ -168,14 +170,29 @@ class EmotionModel:
         except ValueError as exc:
             raise ModelError(f"emotion model in {path}: {exc}") from exc
         if loaded.whisper is not None:
-            loaded.plain_head = load_window_mean_head(heads / PLAIN_FOLDER, torch_device, "plain emotion head")
-            if loaded.plain_head is not None:
-                loaded.temperature = loaded.plain_head.config.temperature
-            loaded.actor_head = load_actor_head(heads, torch_device)
-            if loaded.actor_head is not None:
-                loaded.actor_temperature = loaded.actor_head.config.temperature
-                loaded.voice_space = VoiceSpace.load(voice_space_folder(heads))
+            loaded._read_heads(heads)
         return loaded
+
+    def with_heads(self, heads: str | Path) -> EmotionModel:
+        """A view of this Whisper model that reads through the heads of ``heads``, a heads
+        folder of its checkpoint (the bundled fast model's). It shares the encoder's weights
+        and chunk memo: the app's face preview then extends the states that a fast analysis
+        left, instead of encoding the clip again with a second copy of the encoder."""
+        if self.whisper is None:
+            raise ModelError("only a Whisper emotion model reads through a heads folder")
+        view = copy.copy(self)
+        view.use_actor(None)
+        view._read_heads(Path(heads))
+        return view
+
+    def _read_heads(self, heads: Path) -> None:
+        """Take the plain head, the actor head and the voice space in folder ``heads``."""
+        self.plain_head = load_window_mean_head(heads / PLAIN_FOLDER, self.device, "plain emotion head")
+        self.temperature = (self.plain_head.config.temperature if self.plain_head is not None
+                            else self.checkpoint_temperature)
+        self.actor_head = load_actor_head(heads, self.device)
+        self.actor_temperature = self.actor_head.config.temperature if self.actor_head is not None else 1.0
+        self.voice_space = VoiceSpace.load(voice_space_folder(heads)) if self.actor_head is not None else None
 
     def encoder_layers(self) -> int:
         """How many encoder layers an analysis runs: the deepest that any of the model's
