@@ -45,6 +45,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RATES = [8000, 11025, 16000, 22050, 44100, 48000]
 FAST = ["--model", "fast"]
+# classify's note on how a batch of several lines was grouped: information, not an error.
+VOICE_SUMMARY = re.compile(r"emotrack: \d+ lines in \d+ voices?; each line is read relative")
 
 
 # ----------------------------------------------------------------------------- audio bytes
@@ -602,7 +604,8 @@ def judge(case: dict, folder: Path, rc, out: str, err: str, planted_hash: str | 
         kinds.append(f"exit {rc}")
     lines = [line for line in err.splitlines() if line.strip()]
     errors = [line for line in lines if line.startswith("emotrack: error: ")]
-    others = [line for line in lines if not line.startswith(("emotrack: error: ", "emotrack: warning: "))]
+    others = [line for line in lines if not line.startswith(("emotrack: error: ", "emotrack: warning: "))
+              and not VOICE_SUMMARY.match(line)]
     # classify and quality report each bad file of several on its own line (one per problem).
     allowed = 1
     if case["argv"] and case["argv"][0] in ("classify", "quality"):
@@ -613,7 +616,8 @@ def judge(case: dict, folder: Path, rc, out: str, err: str, planted_hash: str | 
     elif rc == 0:
         # --help/--version print to stdout; a --character export prints its retarget report.
         help_like = case["argv"] and case["argv"][0] in ("--help", "-h", "--version") or "--character" in case["argv"]
-        if errors or (any(not line.startswith(_ALLOWED_SUCCESS) for line in lines) and not help_like):
+        chatter = [line for line in lines if not line.startswith(_ALLOWED_SUCCESS) and not VOICE_SUMMARY.match(line)]
+        if errors or (chatter and not help_like):
             kinds.append("stderr chatter on success")
     for line in errors:
         message = line[len("emotrack: error: "):]

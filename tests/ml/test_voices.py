@@ -134,6 +134,9 @@ def test_classify_groups_several_files_by_voice_unless_asked_not_to(voice_model_
     assert [r["path"] for r in records] == [*paths, str(broken)] and "error" in records[-1]
     assert records[0]["voice"] == 1 and all(r["voice"] >= 1 for r in records[:-1])
     assert "voice" in captured.err and "--each-alone" in captured.err
+    assert main(["classify", paths[0], str(broken), *common]) == 2  # one readable line: nothing to group
+    assert capsys.readouterr().err.splitlines() == [f"emotrack: error: cannot read {broken.name}: not an audio file "
+                                                     "or an unsupported format"]
 
     assert main(["classify", *paths, "--each-alone", *common]) == 0
     alone = [json.loads(line) for line in capsys.readouterr().out.splitlines()]

@@ -74,9 +74,9 @@ def run_reading_all(args: argparse.Namespace, model, settings, one_actor: bool) 
         extra = {r.name: {"voice": r.group.number} for r in readings}
         groups = {r.group.number: r.group for r in readings if r.speech}
         spoken = sum(r.speech for r in readings)
-        print(f"emotrack: {spoken} line{'s' if spoken != 1 else ''} in {len(groups)} "
-              f"voice{'s' if len(groups) != 1 else ''}; each line is read relative to its voice's lines "
-              "(--each-alone: each line on its own)", file=sys.stderr)
+        if spoken > 1:  # one line (the others unreadable or silent) is read alone: nothing to tell
+            print(f"emotrack: {spoken} lines in {len(groups)} voice{'s' if len(groups) != 1 else ''}; each line "
+                  "is read relative to its voice's lines (--each-alone: each line on its own)", file=sys.stderr)
         for group in groups.values():
             if group.warns:
                 print(f"emotrack: warning: {group.describe()}", file=sys.stderr)
