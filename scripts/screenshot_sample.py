@@ -2,10 +2,12 @@
 clip (emotion analysis, quality lane, a key selected at the playhead).
 
     xvfb-run -a -s "-screen 0 1920x1080x24" .venv/bin/python scripts/screenshot_sample.py docs/screenshot-quality.png
+        [--model fast]
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 import tempfile
 import time
@@ -14,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
 
-def main(out: Path, timeout_s: float = 120.0) -> int:
+def main(out: Path, model: str | None = None, timeout_s: float = 120.0) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
@@ -24,7 +26,7 @@ def main(out: Path, timeout_s: float = 120.0) -> int:
     app = QApplication.instance() or QApplication([])
     tmp = Path(tempfile.mkdtemp())
     window = MainWindow(settings=QSettings(str(tmp / "settings.ini"), QSettings.IniFormat),
-                        recovery_dir=tmp / "recovery", autosave_seconds=3600)
+                        recovery_dir=tmp / "recovery", autosave_seconds=3600, model_dir=model)
     window.resize(1600, 900)
     window.show()
     window.open_path(resource_path("samples", "sample_voice.flac"))
@@ -54,4 +56,8 @@ def main(out: Path, timeout_s: float = 120.0) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(Path(sys.argv[1])))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out", type=Path, help="PNG to write")
+    parser.add_argument("--model", default=None, help="emotion model: accurate (default), fast or a folder")
+    args = parser.parse_args()
+    raise SystemExit(main(args.out, args.model))
